@@ -1,0 +1,1 @@
+"""Authentication (bearer tokens for users and tablets) and authorisation by role."""

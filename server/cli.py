@@ -1,0 +1,113 @@
+"""The ``leadbridge`` command: serve, migrate, and manage users, events and pairing codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.exceptions import HTTPException
+
+from server import create_app
+from server.devices.service import issue_pairing_code
+from server.events.models import Event
+from server.events.service import create_event
+from server.extensions import db
+from server.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
+from server.users.models import Role
+from server.users.service import create_user
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+def main() -> None:
+    """Run and manage a leadbridge server."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve leadbridge with waitress (a production-grade WSGI server, also on Windows)."""
+    import waitress
+
+    click.echo(f"leadbridge is serving on http://{host}:{port}/  (API docs: /api/docs)")
+    waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_user_command(email: str, name: str, role: str, password: str) -> None:
+    """Create a user who can log in."""
+    with _api_errors():
+        user = create_user({"email": email, "name": name, "role": Role(role), "password": password})
+    click.echo(f"Created {user.role.value} {user.id}.")
+
+
+@main.command("create-event")
+@click.option("--name", required=True)
+@click.option("--starts-on", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--ends-on", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--timezone", required=True, help="IANA name, e.g. Europe/Berlin.")
+@click.option("--country", default=None, help="ISO country code; default region for phones.")
+@click.option("--venue", default=None)
+@click.option("--booth", default=None)
+@with_appcontext
+def create_event_command(**options: object) -> None:
+    """Create an event (edit its questions and rubric in the API or dashboard)."""
+    fields = {key: value for key, value in options.items() if value is not None}
+    for key in ("starts_on", "ends_on"):
+        fields[key] = fields[key].date()  # type: ignore[attr-defined]
+    with _api_errors():
+        event = create_event(fields)
+    click.echo(f"Created event {event.id}.")
+
+
+@main.command("pair-code")
+@click.option("--event-id", type=int, required=True)
+@click.option("--minutes", type=click.IntRange(1, 14 * 24 * 60), default=None)
+@with_appcontext
+def pair_code_command(event_id: int, minutes: int | None) -> None:
+    """Issue a single-use code that pairs one tablet with an event."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise click.ClickException(f"No event {event_id}.")
+    with _api_errors():
+        issued = issue_pairing_code(event, None, minutes)
+    click.echo(
+        f"Pairing code for event {event_id}: {issued['code']} (until {issued['expires_at']})"
+    )
+
+
+@main.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Create the demo event and users if missing, and print how to log in."""
+    info = seed_demo(date.today())
+    state = "Created" if info.created else "Found"
+    click.echo(
+        f"{state} the demo event (id {info.event_id}). Log in with password {DEMO_PASSWORD!r} as:"
+    )
+    for email, _name, role, _territory, _products in DEMO_USERS:
+        click.echo(f"  {role.value:9} {email}")
+    click.echo(f"Tablet pairing code (valid 7 days, single use): {info.pairing_code}")
+
+
+@contextmanager
+def _api_errors() -> Iterator[None]:
+    """Turn an API error raised by a service into a clean CLI error."""
+    try:
+        yield
+    except HTTPException as error:
+        db.session.rollback()
+        data = getattr(error, "data", {}) or {}
+        details = data.get("errors") or ""
+        raise click.ClickException(f"{data.get('message', error.description)} {details}") from None

@@ -1,0 +1,75 @@
+"""Read leadbridge's configuration from LEADBRIDGE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LEADBRIDGE_"
+MIB = 1024 * 1024
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = _env(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def load_secret_key(instance_path: str) -> str:
+    """Return the configured secret key, else one kept in the instance folder.
+
+    A generated key is written once with owner-only permissions so sessions and
+    signed links survive restarts of a laptop install without any set-up.
+    """
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def database_url(instance_path: str) -> str:
+    """Return the database URL: LEADBRIDGE_DATABASE_URL or SQLite in the instance folder."""
+    url = _env("DATABASE_URL")
+    if url:
+        # Accept the common postgres:// spelling and pick the psycopg 3 driver.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return "sqlite:///" + str(Path(instance_path) / "leadbridge.sqlite3")
+
+
+def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the Flask config from the environment, for every key not already given."""
+    settings: dict[str, Any] = {
+        "MAX_CONTENT_LENGTH": _int_env("MAX_BODY_BYTES", MIB),
+        "LEADBRIDGE_TOKEN_TTL_HOURS": _int_env("TOKEN_TTL_HOURS", 12),
+        "LEADBRIDGE_PAIRING_CODE_TTL_MINUTES": _int_env("PAIRING_CODE_TTL_MINUTES", 30),
+        "LEADBRIDGE_PUBLIC_URL": _env("PUBLIC_URL", "http://127.0.0.1:5000"),
+    }
+    # Computed lazily: the secret may be written to disk, which tests must not cause.
+    if "SECRET_KEY" not in given:
+        settings["SECRET_KEY"] = load_secret_key(instance_path)
+    if "SQLALCHEMY_DATABASE_URI" not in given:
+        settings["SQLALCHEMY_DATABASE_URI"] = database_url(instance_path)
+    return settings
+
+
+def instance_dir() -> str | None:
+    """Return LEADBRIDGE_INSTANCE_DIR, where the SQLite file and secret key live, if set."""
+    return _env("INSTANCE_DIR") or None

@@ -1,0 +1,1 @@
+"""Booth tablets: pairing, tokens and revocation."""

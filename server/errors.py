@@ -1,0 +1,47 @@
+"""The API's one JSON error shape and the handlers that keep every error in it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NoReturn
+
+from flask import Flask
+from flask_smorest import abort
+from sqlalchemy.exc import DataError
+
+from server.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def fail(status: int, message: str, errors: dict[str, Any] | None = None, **extra: Any) -> NoReturn:
+    """Abort the request with the API's error shape: code, status, message, errors."""
+    kwargs: dict[str, Any] = {"message": message, **extra}
+    if errors is not None:
+        kwargs["errors"] = errors
+    abort(status, **kwargs)
+    raise AssertionError("abort returned")  # pragma: no cover - abort always raises
+
+
+def fail_validation(errors: dict[str, Any]) -> NoReturn:
+    """Answer 422 with field errors laid out as webargs lays out body errors."""
+    fail(422, "The request body is not valid.", errors={"json": errors})
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map database refusals of bad values to 422 instead of a 500."""
+
+    @app.errorhandler(DataError)
+    def handle_data_error(error: DataError) -> tuple[dict[str, Any], int]:
+        # Schemas should catch every bad value first; this is the net under them,
+        # so log the statement's kind (never its parameters: they hold personal data).
+        db.session.rollback()
+        log.warning("database refused a value: %s", type(error.orig).__name__)
+        return (
+            {
+                "code": 422,
+                "status": "Unprocessable Entity",
+                "message": "A value is out of range or malformed.",
+            },
+            422,
+        )

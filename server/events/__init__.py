@@ -1,0 +1,1 @@
+"""Trade-show events: configuration, qualification questions, products and members."""

@@ -1,0 +1,65 @@
+"""Events and who works them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db_types import JSONType, utcnow
+from server.extensions import db
+from server.users.models import User
+
+
+class Event(db.Model):
+    """A show the company exhibits at, with everything a tablet needs to capture leads."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    venue: Mapped[str | None] = mapped_column(String(200))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    booth: Mapped[str | None] = mapped_column(String(100))
+    campaign_code: Mapped[str | None] = mapped_column(String(100))
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    target_leads: Mapped[int | None]
+    target_hot_leads: Mapped[int | None]
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    products: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    consent_text: Mapped[str | None] = mapped_column(Text)
+    consent_version: Mapped[int] = mapped_column(default=0)
+    # Placeholder shape until the scoring issue: {"version": 0, "rules": []}.
+    rubric: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped from the shared server-version counter on every change, so tablets
+    # pull configuration changes in the same ordered stream as leads.
+    server_version: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    members: Mapped[list[EventMember]] = relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+
+
+class EventMember(db.Model):
+    """A rep or staff member assigned to work an event."""
+
+    __tablename__ = "event_members"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()

@@ -1,0 +1,91 @@
+"""Create and change events, versioning their consent text and configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from server.devices.models import Device, PairingCode
+from server.errors import fail, fail_validation
+from server.events.models import Event, EventMember
+from server.extensions import db
+from server.leads.models import Lead
+from server.users.models import Role, User
+from server.users.service import require_role
+from server.versioning import next_server_version
+
+MEMBER_ROLES = (Role.STAFF, Role.REP, Role.MARKETER, Role.ADMIN)
+
+
+def _apply(event: Event, fields: dict[str, Any]) -> None:
+    if "consent_text" in fields and fields["consent_text"] != event.consent_text:
+        # Each wording gets its own number so a lead records exactly what the visitor saw.
+        event.consent_version = (event.consent_version or 0) + 1
+    for name, value in fields.items():
+        setattr(event, name, value)
+    if event.ends_on < event.starts_on:
+        fail_validation({"ends_on": ["The event cannot end before it starts."]})
+    # Tablets pull configuration in the same ordered stream as leads.
+    event.server_version = next_server_version()
+
+
+def create_event(fields: dict[str, Any]) -> Event:
+    """Create an event from validated fields and commit."""
+    event = Event(questions=[], products=[], rubric={"version": 0, "rules": []}, consent_version=0)
+    _apply(event, fields)
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def update_event(event: Event, fields: dict[str, Any]) -> Event:
+    """Change an event and commit."""
+    _apply(event, fields)
+    db.session.commit()
+    return event
+
+
+def delete_event(event: Event) -> None:
+    """Delete an event nothing refers to yet; others are deactivated instead."""
+    in_use = [
+        select(exists().where(model.event_id == event.id)) for model in (Lead, Device, PairingCode)
+    ]
+    if any(db.session.scalar(query) for query in in_use):
+        fail(409, "This event has leads or tablets; set active to false instead of deleting it.")
+    db.session.delete(event)
+    db.session.commit()
+
+
+def add_member(event: Event, user_id: int) -> EventMember:
+    """Add a user to the people working an event (idempotent)."""
+    user: User = require_role(user_id, "user_id", *MEMBER_ROLES)
+    member = db.session.execute(
+        select(EventMember).where(EventMember.event_id == event.id, EventMember.user_id == user.id)
+    ).scalar_one_or_none()
+    if member is None:
+        member = EventMember(event=event, user=user)
+        db.session.add(member)
+        event.server_version = next_server_version()
+        db.session.commit()
+    return member
+
+
+def remove_member(event: Event, user_id: int) -> None:
+    """Remove a user from an event's people."""
+    member = db.session.execute(
+        select(EventMember).where(EventMember.event_id == event.id, EventMember.user_id == user_id)
+    ).scalar_one_or_none()
+    if member is None:
+        fail(404, "This user does not work this event.")
+    db.session.delete(member)
+    event.server_version = next_server_version()
+    db.session.commit()
+
+
+def is_member(event_id: int, user_id: int) -> bool:
+    """Tell whether the user works the event."""
+    query = select(EventMember.id).where(
+        EventMember.event_id == event_id, EventMember.user_id == user_id
+    )
+    return db.session.execute(query).first() is not None

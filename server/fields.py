@@ -1,0 +1,88 @@
+"""Marshmallow fields and base schema shared by every API schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from sync.contact import is_country_code
+
+MAX_ID = 2**31 - 1
+
+
+def _no_nul(value: str) -> None:
+    # PostgreSQL cannot store NUL in text; refuse it here instead of failing there.
+    if "\x00" in value:
+        raise ma.ValidationError("Text may not contain NUL characters.")
+
+
+class Text(ma.fields.String):
+    """A string with surrounding whitespace removed, a length cap and no NUL characters."""
+
+    def __init__(self, *, max_length: int = 200, min_length: int | None = None, **kwargs: Any):
+        validators = [validate.Length(min=min_length, max=max_length), _no_nul]
+        extra = kwargs.pop("validate", None)
+        if extra is not None:
+            validators.extend(extra if isinstance(extra, list) else [extra])
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def Id(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802 - reads like a field class
+    """Return an integer id field bounded to what a database key can hold."""
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def Count(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802 - reads like a field class
+    """Return a non-negative integer field that fits a database integer."""
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_ID), **kwargs)
+
+
+def Money(**kwargs: Any) -> ma.fields.Decimal:  # noqa: N802 - reads like a field class
+    """Return a non-negative amount with two decimals, sent as a string to keep it exact."""
+    return ma.fields.Decimal(
+        places=2,
+        as_string=True,
+        validate=validate.Range(min=0, max=10**11),
+        **kwargs,
+    )
+
+
+def _country(value: str) -> None:
+    if not is_country_code(value):
+        raise ma.ValidationError("Use an ISO 3166-1 alpha-2 country code, like DE or GB.")
+
+
+class Country(Text):
+    """An ISO 3166-1 alpha-2 country code, upper-cased."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(max_length=2, validate=_country, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).upper()
+
+
+class Slug(Text):
+    """A short machine identifier such as a question or product id."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(
+            max_length=40,
+            validate=validate.Regexp(
+                r"^[a-z0-9][a-z0-9_-]*$", error="Use lower-case letters, digits, - and _."
+            ),
+            **kwargs,
+        )
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown fields are an error, field order is kept."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True

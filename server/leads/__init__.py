@@ -1,0 +1,1 @@
+"""Leads captured at the booth, their lifecycle and their timeline."""

@@ -1,0 +1,247 @@
+"""Take leads in from tablets, change their status and owner, and list them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from server.auth.principal import Principal
+from server.db_types import utcnow
+from server.devices.models import Device
+from server.errors import fail, fail_validation
+from server.events.models import Event
+from server.events.service import is_member
+from server.extensions import db
+from server.leads.access import visible_leads
+from server.leads.lifecycle import transition_error
+from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
+from server.users.models import Role, User
+from server.users.service import require_role
+from server.versioning import next_server_version
+from sync.contact import ContactError, normalise_email, normalise_phone
+from sync.questions import answer_errors, drop_blank_answers
+
+PLAIN_COLUMNS = (
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "country",
+    "region",
+    "source",
+    "badge_payload",
+    "rating",
+    "notes",
+    "follow_up",
+)
+# A lead must say who the visitor is in at least one of these.
+IDENTIFYING = ("email", "phone", "first_name", "last_name", "badge_payload")
+
+
+class LeadRejected(Exception):
+    """A lead that can never be stored as sent; errors are keyed by field."""
+
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__("lead rejected")
+        self.errors = errors
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def lead_columns(event: Event, fields: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate a tablet's lead fields against event; return the column values to store.
+
+    Raises LeadRejected with every problem found, so a tablet can show them all at once.
+    """
+    errors: dict[str, Any] = {}
+    columns = {name: _blank_to_none(fields[name]) for name in PLAIN_COLUMNS if name in fields}
+    if "email" in fields:
+        email = _blank_to_none(fields["email"])
+        try:
+            columns["email"] = normalise_email(email) if email else None
+        except ContactError as error:
+            errors["email"] = [str(error)]
+    if "phone" in fields:
+        phone = _blank_to_none(fields["phone"])
+        try:
+            columns["phone"] = normalise_phone(phone, event.country) if phone else None
+        except ContactError as error:
+            errors["phone"] = [str(error)]
+    if "answers" in fields:
+        problems = answer_errors(event.questions, fields["answers"])
+        if problems:
+            errors["answers"] = problems
+        columns["answers"] = drop_blank_answers(fields["answers"])
+    if "products" in fields:
+        offered = {product["id"] for product in event.products}
+        unknown = sorted(set(fields["products"]) - offered)
+        if unknown:
+            errors["products"] = [f"This event has no product {', '.join(unknown)}."]
+        columns["products"] = list(dict.fromkeys(fields["products"]))
+    if "consent" in fields:
+        consent = fields["consent"]
+        columns["consent_given"] = consent["given"]
+        columns["consent_version"] = consent.get("version") if consent["given"] else None
+        columns["consent_at"] = consent.get("at") if consent["given"] else None
+        version = columns["consent_version"]
+        if consent["given"] and not (version and 1 <= version <= event.consent_version):
+            errors["consent"] = {"version": ["Give the version of this event's consent text."]}
+    if "captured_by_id" in fields and not is_member(event.id, fields["captured_by_id"]):
+        errors["captured_by_id"] = ["This person does not work this event."]
+    if not partial and not any(columns.get(name) for name in IDENTIFYING):
+        errors["_schema"] = ["Give at least a name, an email, a phone or a badge."]
+    if errors:
+        raise LeadRejected(errors)
+    return columns
+
+
+def _log(lead: Lead, kind: ActivityKind, principal: Principal, **detail: Any) -> None:
+    db.session.add(
+        Activity(
+            lead_id=lead.id,
+            kind=kind,
+            at=utcnow(),
+            actor_user_id=principal.user.id if principal.user else None,
+            actor_device_id=principal.device.id if principal.device else None,
+            detail=detail,
+        )
+    )
+
+
+def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
+    """Store a lead a tablet captured; return it and whether it was new.
+
+    Sending the same lead id again returns the stored lead unchanged, so a tablet
+    that lost the answer can simply retry.
+    """
+    existing = db.session.get(Lead, fields["id"])
+    if existing is not None:
+        if existing.device_id != device.id:
+            fail(403, "This lead belongs to another tablet.")
+        return existing, False
+    event = device.event
+    try:
+        columns = lead_columns(event, fields)
+    except LeadRejected as rejected:
+        fail_validation(rejected.errors)
+    lead = Lead(
+        id=fields["id"],
+        event_id=event.id,
+        device_id=device.id,
+        captured_by_id=fields["captured_by_id"],
+        captured_at=fields["captured_at"],
+        received_at=utcnow(),
+        status=LeadStatus.NEW,
+        server_version=next_server_version(),
+        **columns,
+    )
+    if lead.consent_given:
+        lead.consent_by_id = lead.captured_by_id
+    db.session.add(lead)
+    db.session.flush()
+    principal = Principal(device=device)
+    _log(lead, ActivityKind.CAPTURED, principal, captured_at=lead.captured_at.isoformat())
+    _log(lead, ActivityKind.RECEIVED, principal)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same lead raced in on another connection: answer as for a replay.
+        db.session.rollback()
+        if db.session.get(Lead, fields["id"]) is None:
+            raise
+        return ingest_lead(device, fields)
+    return lead, True
+
+
+def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
+    if not principal.is_manager:
+        fail(403, "Only admins and marketers reassign leads.")
+    owner: User = require_role(owner_id, "owner_id", Role.REP)
+    if owner.id == lead.owner_id:
+        return
+    kind = ActivityKind.REASSIGNED if lead.owner_id else ActivityKind.ROUTED
+    _log(lead, kind, principal, from_owner_id=lead.owner_id, to_owner_id=owner.id, rule="manual")
+    lead.owner_id = owner.id
+    if lead.status == LeadStatus.NEW:
+        lead.status = LeadStatus.ASSIGNED
+
+
+def _change_status(lead: Lead, principal: Principal, changes: dict[str, Any]) -> None:
+    target: LeadStatus = changes["status"]
+    reason, value = changes.get("reason"), changes.get("value")
+    problem = transition_error(
+        lead.status, target, has_owner=lead.owner_id is not None, reason=reason, value=value
+    )
+    if problem:
+        fail(409, problem)
+    kind = ActivityKind.STATUS_CHANGED
+    if target == LeadStatus.ACKNOWLEDGED:
+        lead.acknowledged_at = utcnow()
+        kind = ActivityKind.ACKNOWLEDGED
+    detail: dict[str, Any] = {"from": lead.status.value, "to": target.value}
+    if reason:
+        detail["reason"] = reason
+    if value is not None:
+        detail["value"] = str(value)
+    _log(lead, kind, principal, **detail)
+    lead.status = target
+    lead.status_reason = reason
+    if value is not None:
+        lead.deal_value = value
+
+
+def change_lead(principal: Principal, lead: Lead, changes: dict[str, Any]) -> Lead:
+    """Apply an owner and/or status change, logging each on the timeline."""
+    if principal.device is not None:
+        fail(403, "Tablets change leads through sync.")
+    if "owner_id" in changes:
+        _reassign(lead, principal, changes["owner_id"])
+    if "status" in changes:
+        _change_status(lead, principal, changes)
+    lead.server_version = next_server_version()
+    db.session.commit()
+    return lead
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_leads(principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
+    """Return one page of the leads principal may see, filtered as args say."""
+    query = visible_leads(principal)
+    if "event_id" in args:
+        query = query.where(Lead.event_id == args["event_id"])
+    if args.get("status"):
+        query = query.where(Lead.status.in_(args["status"]))
+    if args.get("rating"):
+        query = query.where(Lead.rating.in_(args["rating"]))
+    if "owner_id" in args:
+        query = query.where(Lead.owner_id == args["owner_id"])
+    if "captured_from" in args:
+        query = query.where(Lead.captured_at >= args["captured_from"])
+    if "captured_to" in args:
+        query = query.where(Lead.captured_at < args["captured_to"])
+    if args.get("q"):
+        pattern = f"%{_escape_like(args['q'].lower())}%"
+        searched = (Lead.first_name, Lead.last_name, Lead.email, Lead.company)
+        query = query.where(
+            or_(*(func.lower(column).like(pattern, escape="\\") for column in searched))
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page, size = args["page"], args["page_size"]
+    items = db.session.scalars(
+        query.order_by(Lead.received_at.desc(), Lead.id).offset((page - 1) * size).limit(size)
+    )
+    return {"items": list(items), "page": page, "page_size": size, "total": total}
+
+
+def timeline(lead_id: uuid.UUID) -> list[Activity]:
+    """Return a lead's activities in the order they happened on the server."""
+    query = select(Activity).where(Activity.lead_id == lead_id).order_by(Activity.id)
+    return list(db.session.scalars(query))

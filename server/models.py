@@ -1,0 +1,20 @@
+"""Import every model so that db.metadata (and Alembic) sees the whole schema."""
+
+from server.auth.models import ApiToken
+from server.devices.models import Device, PairingCode
+from server.events.models import Event, EventMember
+from server.leads.models import Activity, Lead
+from server.users.models import User
+from server.versioning import Counter
+
+__all__ = [
+    "Activity",
+    "ApiToken",
+    "Counter",
+    "Device",
+    "Event",
+    "EventMember",
+    "Lead",
+    "PairingCode",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""People: admins, marketers, reps and booth staff."""
