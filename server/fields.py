@@ -32,9 +32,12 @@ class Text(ma.fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
-def Id(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802 - reads like a field class
-    """Return an integer id field bounded to what a database key can hold."""
-    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+def Id(*, strict: bool = True, **kwargs: Any) -> ma.fields.Integer:  # noqa: N802
+    """Return an integer id field bounded to what a database key can hold.
+
+    Bodies are strict (JSON has numbers); query strings pass strict=False.
+    """
+    return ma.fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def Count(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802 - reads like a field class

@@ -26,7 +26,7 @@ class DeviceSchema(Schema):
 class DeviceListArgsSchema(Schema):
     """Filters for the tablet list."""
 
-    event_id = Id()
+    event_id = Id(strict=False)
     revoked = ma.fields.Boolean()
 
 

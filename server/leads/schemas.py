@@ -95,10 +95,10 @@ class LeadUpdateSchema(Schema):
 class LeadListArgsSchema(Schema):
     """Filters and paging for the lead list."""
 
-    event_id = Id()
+    event_id = Id(strict=False)
     status = ma.fields.List(ma.fields.Enum(LeadStatus, by_value=True))
     rating = ma.fields.List(ma.fields.Enum(Rating, by_value=True))
-    owner_id = Id()
+    owner_id = Id(strict=False)
     q = Text(max_length=100, metadata={"description": "Search names, email and company."})
     captured_from = ma.fields.AwareDateTime()
     captured_to = ma.fields.AwareDateTime()

@@ -1,0 +1,1 @@
+"""leadbridge's test suite."""

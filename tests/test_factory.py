@@ -1,0 +1,85 @@
+"""The application factory, configuration from the environment, and the API document."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server import create_app
+
+
+def test_config_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("LEADBRIDGE_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("LEADBRIDGE_MAX_BODY_BYTES", "2048")
+    monkeypatch.delenv("LEADBRIDGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LEADBRIDGE_SECRET_KEY", raising=False)
+    app = create_app()
+    assert not app.testing
+    assert app.config["MAX_CONTENT_LENGTH"] == 2048
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/leadbridge.sqlite3"
+    key_file = tmp_path / "secret_key"
+    assert app.config["SECRET_KEY"] == key_file.read_text()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    # A second start reuses the key, so signed links survive restarts.
+    assert create_app().config["SECRET_KEY"] == app.config["SECRET_KEY"]
+
+
+def test_postgres_urls_use_psycopg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("LEADBRIDGE_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("LEADBRIDGE_SECRET_KEY", "from-env")
+    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", "postgres://lb@db.internal/leadbridge")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://lb@db.internal/leadbridge"
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_test_config_overrides(app: Flask):
+    assert app.testing
+    assert app.config["SECRET_KEY"] == "test-secret-key"
+
+
+def test_openapi_document_lists_every_endpoint(client: FlaskClient):
+    spec = client.get("/api/openapi.json").json
+    paths = spec["paths"]
+    for path in (
+        "/api/v1/auth/login",
+        "/api/v1/users",
+        "/api/v1/events/{event_id}",
+        "/api/v1/devices/pair",
+        "/api/v1/leads/{lead_id}/timeline",
+    ):
+        assert path in paths
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert paths["/api/v1/auth/login"]["post"]["security"] == []
+    # Every operation documents its responses with a schema or an error.
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            assert operation["responses"], (method, operation)
+            assert operation.get("summary"), operation
+
+
+def test_docs_page_works_offline(client: FlaskClient):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    assert b"/api/swagger-ui/swagger-ui-bundle.js" in page.data
+    asset = client.get("/api/swagger-ui/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.data) > 100_000
+    asset.close()
+
+
+def test_unknown_paths_get_the_json_error_shape(client: FlaskClient):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json == {
+        "code": 404,
+        "status": "Not Found",
+        "message": response.json["message"],
+    }
+    assert response.json["message"]
