@@ -89,3 +89,9 @@ class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.validates_schema
+    def _something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # A PATCH (partial load) that changes nothing is almost always a client bug.
+        if self.partial is True and not data:
+            raise ma.ValidationError("Give at least one field to change.")

@@ -1,0 +1,199 @@
+"""A battery of malformed requests against every endpoint: always a 4xx, never a 5xx,
+always the one JSON error shape, and nothing stored changes when a request is refused.
+
+The endpoints are read from the OpenAPI document, so a new endpoint is covered
+without editing this file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.extensions import db
+from tests.helpers import ApiHelper, Booth, event_body, lead_body
+
+JUNK_VALUES: list[Any] = [
+    None,
+    True,
+    -1,
+    0,
+    2**70,
+    1.5,
+    "",
+    " ",
+    "\x00",
+    "x" * 5000,
+    "2026-13-45",
+    "../../etc/passwd",
+    [],
+    [None, {"a": 1}],
+    {},
+    {"$ne": 1},
+    {"a": {"b": {"c": ["d"]}}},
+]
+JUNK_QUERY = ["", "x" * 500, "\x00", "-1", "0", "1e400", "99999999999999999999999", "2026-13-45"]
+JUNK_PATH = ["0", "-1", "99999999999999999999", "abc", "%00", "1.5", str(uuid.uuid4()), "1;drop"]
+RAW_BODIES = [b"{", b"[]", b'"text"', b"null", b"12", b"\xff\xfe", b"{" * 5000 + b"}" * 5000]
+# Columns that change on any authenticated request, valid or not.
+VOLATILE = {("devices", "last_seen_at")}
+
+
+def _snapshot() -> dict[str, list[tuple]]:
+    state = {}
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if (table.name, c.name) not in VOLATILE]
+        rows = db.session.execute(sa.select(*columns)).all()
+        state[table.name] = sorted((tuple(map(repr, row)) for row in rows))
+    db.session.rollback()
+    return state
+
+
+class Battery:
+    """Send requests, check each answer, and check refused ones changed nothing."""
+
+    def __init__(self, app: Flask, client: FlaskClient):
+        self.app = app
+        self.client = client
+        self.sent = 0
+        with app.app_context():
+            self.state = _snapshot()
+
+    def send(self, method: str, url: str, headers: dict[str, str], **kwargs: Any) -> int:
+        self.sent += 1
+        response = self.client.open(url, method=method, headers=headers, **kwargs)
+        where = f"{method} {url} {kwargs.get('json', kwargs.get('data', ''))!r:.200}"
+        assert response.status_code < 500, where
+        with self.app.app_context():
+            state = _snapshot()
+        if response.status_code >= 400:
+            body = response.get_json(silent=True)
+            assert body and body["code"] == response.status_code and body["message"], where
+            assert state == self.state, f"refused request changed data: {where}"
+        self.state = state
+        return response.status_code
+
+
+def _operations(client: FlaskClient) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    spec = client.get("/api/openapi.json").json
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method != "parameters":
+                yield method.upper(), path, operation
+
+
+def _concrete(path: str, booth: Booth, lead_id: str) -> str:
+    values = {
+        "event_id": booth.event["id"],
+        "user_id": booth.rep.id,
+        "device_id": booth.tablet.id,
+        "lead_id": lead_id,
+    }
+    return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)
+
+
+def _valid_bodies(booth: Booth) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        ("POST", "/api/v1/auth/login"): {"email": booth.rep.email, "password": "wrong"},
+        ("POST", "/api/v1/users"): {"email": "new@example.com", "name": "New", "role": "rep"},
+        ("PATCH", "/api/v1/users/{user_id}"): {"name": "Renamed", "territory": ["DE"]},
+        ("POST", "/api/v1/events"): event_body(),
+        ("PATCH", "/api/v1/events/{event_id}"): event_body(),
+        ("POST", "/api/v1/events/{event_id}/members"): {"user_id": booth.rep.id},
+        ("POST", "/api/v1/devices/pairing-codes"): {"event_id": booth.event["id"]},
+        ("POST", "/api/v1/devices/pair"): {"code": "AAAAA-AAAAA", "name": "T"},
+        ("POST", "/api/v1/leads"): lead_body(booth.staff.id),
+        ("PATCH", "/api/v1/leads/{lead_id}"): {"status": "disqualified", "reason": "x"},
+    }
+
+
+@pytest.fixture
+def lead_id(api: ApiHelper, booth: Booth) -> str:
+    return api.capture(booth.tablet, booth.staff)["id"]
+
+
+@pytest.fixture
+def battery(app: Flask, client: FlaskClient, booth: Booth, lead_id: str) -> Battery:
+    """Return a battery whose baseline is taken after the booth and its lead exist."""
+    return Battery(app, client)
+
+
+def _callers(booth: Booth) -> list[dict[str, str]]:
+    return [booth.admin.headers, booth.tablet.headers]
+
+
+def test_malformed_bodies(battery: Battery, booth: Booth, lead_id: str, client: FlaskClient):
+    bodies = _valid_bodies(booth)
+    for method, path, operation in _operations(client):
+        if "requestBody" not in operation:
+            continue
+        url = _concrete(path, booth, lead_id)
+        for headers in _callers(booth):
+            for raw in RAW_BODIES:
+                battery.send(method, url, headers, data=raw, content_type="application/json")
+            battery.send(method, url, headers, data="a=1", content_type="text/plain")
+            valid = bodies[(method, path)]
+            battery.send(method, url, headers, json={**valid, "unexpected_field": 1})
+            for name in valid:
+                for junk in JUNK_VALUES:
+                    battery.send(method, url, headers, json={**valid, name: junk})
+    assert battery.sent > 1000
+
+
+def test_nested_junk_in_lead_answers_and_consent(battery: Battery, booth: Booth):
+    for junk in JUNK_VALUES:
+        for field in ("answers", "consent"):
+            for key in ("budget", "seats", "topics", "pain", "given", "version", "at"):
+                body = lead_body(booth.staff.id, **{field: {key: junk}})
+                battery.send("POST", "/api/v1/leads", booth.tablet.headers, json=body)
+    assert battery.sent > 100
+
+
+def test_malformed_query_strings(battery: Battery, booth: Booth, lead_id: str, client: FlaskClient):
+    for method, path, operation in _operations(client):
+        names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        url = _concrete(path, booth, lead_id)
+        for headers in _callers(booth):
+            for name in names:
+                for junk in JUNK_QUERY:
+                    battery.send(method, url, headers, query_string={name: junk})
+    assert battery.sent > 100
+
+
+def test_malformed_path_parameters(
+    battery: Battery, booth: Booth, lead_id: str, client: FlaskClient
+):
+    for method, path, _operation in _operations(client):
+        if "{" not in path:
+            continue
+        for junk in JUNK_PATH:
+            url = re.sub(r"\{\w+\}", junk, path)
+            for headers in _callers(booth):
+                status = battery.send(method, url, headers, json={})
+                assert status in (401, 403, 404, 405, 422), (method, url, status)
+
+
+def test_oversized_bodies_are_413(battery: Battery, booth: Booth, app: Flask):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    body = lead_body(booth.staff.id, notes="n" * 100)
+    padded = json.dumps({**body, "padding": "x" * (limit + 1)})
+    status = battery.send(
+        "POST", "/api/v1/leads", booth.tablet.headers, data=padded, content_type="application/json"
+    )
+    assert status == 413
+
+
+def test_no_body_where_one_is_required(battery: Battery, booth: Booth, client: FlaskClient):
+    for method, path, operation in _operations(client):
+        if "requestBody" in operation:
+            url = _concrete(path, booth, str(uuid.uuid4()))
+            status = battery.send(method, url, booth.admin.headers)
+            assert status in (403, 404, 422), (method, url, status)
