@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from server import create_app
 from server.devices.service import issue_pairing_code
 from server.events.models import Event
+from server.events.schemas import EventSchema
 from server.events.service import create_event
 from server.extensions import db
 from server.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 from server.users.models import Role
+from server.users.schemas import UserSchema
 from server.users.service import create_user
 
 
@@ -47,15 +51,18 @@ def serve(host: str, port: int, threads: int) -> None:
 @with_appcontext
 def create_user_command(email: str, name: str, role: str, password: str) -> None:
     """Create a user who can log in."""
+    fields = _validated(
+        UserSchema(), {"email": email, "name": name, "role": role, "password": password}
+    )
     with _api_errors():
-        user = create_user({"email": email, "name": name, "role": Role(role), "password": password})
+        user = create_user(fields)
     click.echo(f"Created {user.role.value} {user.id}.")
 
 
 @main.command("create-event")
 @click.option("--name", required=True)
-@click.option("--starts-on", type=click.DateTime(["%Y-%m-%d"]), required=True)
-@click.option("--ends-on", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--starts-on", required=True, help="YYYY-MM-DD")
+@click.option("--ends-on", required=True, help="YYYY-MM-DD")
 @click.option("--timezone", required=True, help="IANA name, e.g. Europe/Berlin.")
 @click.option("--country", default=None, help="ISO country code; default region for phones.")
 @click.option("--venue", default=None)
@@ -63,9 +70,8 @@ def create_user_command(email: str, name: str, role: str, password: str) -> None
 @with_appcontext
 def create_event_command(**options: object) -> None:
     """Create an event (edit its questions and rubric in the API or dashboard)."""
-    fields = {key: value for key, value in options.items() if value is not None}
-    for key in ("starts_on", "ends_on"):
-        fields[key] = fields[key].date()  # type: ignore[attr-defined]
+    given = {key: value for key, value in options.items() if value is not None}
+    fields = _validated(EventSchema(), given)
     with _api_errors():
         event = create_event(fields)
     click.echo(f"Created event {event.id}.")
@@ -99,6 +105,17 @@ def seed_demo_command() -> None:
     for email, _name, role, _territory, _products in DEMO_USERS:
         click.echo(f"  {role.value:9} {email}")
     click.echo(f"Tablet pairing code (valid 7 days, single use): {info.pairing_code}")
+
+
+def _validated(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    """Load data with the API's schema, so the CLI accepts exactly what the API accepts."""
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{field}: {' '.join(map(str, msgs))}" for field, msgs in error.messages.items()
+        )
+        raise click.ClickException(problems) from None
 
 
 @contextmanager

@@ -52,7 +52,7 @@ def _snapshot() -> dict[str, list[tuple]]:
     for table in db.metadata.sorted_tables:
         columns = [c for c in table.columns if (table.name, c.name) not in VOLATILE]
         rows = db.session.execute(sa.select(*columns)).all()
-        state[table.name] = sorted((tuple(map(repr, row)) for row in rows))
+        state[table.name] = sorted(tuple(map(repr, row)) for row in rows)
     db.session.rollback()
     return state
 
