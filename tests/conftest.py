@@ -109,3 +109,18 @@ def api(app: Flask, client: FlaskClient) -> ApiHelper:
 def booth(api: ApiHelper) -> Booth:
     """Return an event with a team (admin, marketer, staff, rep) and a paired tablet."""
     return make_booth(api)
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve the app with waitress on a free loopback port; yield its base URL."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
