@@ -81,9 +81,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from server.errors import register_error_handlers
     from server.events.views import blp as events_blp
     from server.leads.views import blp as leads_blp
+    from server.sync.views import blp as sync_blp
     from server.users.views import blp as users_blp
 
-    for blueprint in (auth_blp, users_blp, events_blp, devices_blp, leads_blp):
+    for blueprint in (auth_blp, users_blp, events_blp, devices_blp, leads_blp, sync_blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
 

@@ -4,6 +4,7 @@ from server.auth.models import ApiToken
 from server.devices.models import Device, PairingCode
 from server.events.models import Event, EventMember
 from server.leads.models import Activity, Lead
+from server.sync.models import MutationReceipt
 from server.users.models import User
 from server.versioning import Counter
 
@@ -15,6 +16,7 @@ __all__ = [
     "Event",
     "EventMember",
     "Lead",
+    "MutationReceipt",
     "PairingCode",
     "User",
 ]

@@ -116,6 +116,22 @@ def lead_body(captured_by_id: int, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def create_mutation(mutation_id: int, captured_by_id: int, **overrides: Any) -> dict[str, Any]:
+    """Return a sync 'create' mutation for a new lead."""
+    fields = lead_body(captured_by_id, **overrides)
+    lead_id = fields.pop("id")
+    return {"mutation_id": mutation_id, "kind": "create", "lead_id": lead_id, "fields": fields}
+
+
+def push_body(captured_by_id: int, first_id: int = 1, count: int = 1) -> dict[str, Any]:
+    """Return a push body of count new leads with consecutive mutation ids."""
+    return {
+        "mutations": [
+            create_mutation(first_id + offset, captured_by_id) for offset in range(count)
+        ]
+    }
+
+
 class ApiHelper:
     """Create people, events, tablets and leads through the public API."""
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.helpers import ApiHelper, Booth, event_body, lead_body
+from tests.helpers import ApiHelper, Booth, event_body, lead_body, push_body
 
 ADMIN, MARKETER, REP, STAFF, TABLET = "admin", "marketer", "rep", "staff", "tablet"
 USERS = {ADMIN, MARKETER, REP, STAFF}
@@ -46,6 +46,9 @@ ACCESS: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/leads/{lead_id}"): MANAGERS | {REP, TABLET},
     ("PATCH", "/api/v1/leads/{lead_id}"): MANAGERS | {REP},
     ("GET", "/api/v1/leads/{lead_id}/timeline"): MANAGERS | {REP},
+    ("GET", "/api/v1/sync/status"): {TABLET},
+    ("POST", "/api/v1/sync/push"): {TABLET},
+    ("GET", "/api/v1/sync/pull"): {TABLET},
 }
 # Callers that must be refused first, so that a revoke or logout cannot hide a leak.
 CALLERS = ("anonymous", "revoked tablet", TABLET, STAFF, REP, MARKETER, ADMIN)
@@ -77,6 +80,7 @@ def _body(method: str, path: str, booth: Booth) -> dict[str, Any] | None:
         ("POST", "/api/v1/devices/pair"): {"code": "AAAAA-AAAAA", "name": "T"},
         ("POST", "/api/v1/leads"): lead_body(booth.staff.id),
         ("PATCH", "/api/v1/leads/{lead_id}"): {"status": "acknowledged"},
+        ("POST", "/api/v1/sync/push"): push_body(booth.staff.id),
     }.get((method, path))
 
 

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server.extensions import db
-from tests.helpers import ApiHelper, Booth, event_body, lead_body
+from tests.helpers import ApiHelper, Booth, create_mutation, event_body, lead_body, push_body
 
 JUNK_VALUES: list[Any] = [
     None,
@@ -112,6 +112,7 @@ def _valid_bodies(booth: Booth) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/devices/pair"): {"code": "AAAAA-AAAAA", "name": "T"},
         ("POST", "/api/v1/leads"): lead_body(booth.staff.id),
         ("PATCH", "/api/v1/leads/{lead_id}"): {"status": "disqualified", "reason": "x"},
+        ("POST", "/api/v1/sync/push"): push_body(booth.staff.id),
     }
 
 
@@ -155,6 +156,20 @@ def test_nested_junk_in_lead_answers_and_consent(battery: Battery, booth: Booth)
                 body = lead_body(booth.staff.id, **{field: {key: junk}})
                 battery.send("POST", "/api/v1/leads", booth.tablet.headers, json=body)
     assert battery.sent > 100
+
+
+def test_junk_inside_pushed_mutations_is_rejected_not_fatal(battery: Battery, booth: Booth):
+    mutation_id = 0
+    for name in lead_body(booth.staff.id):
+        for junk in JUNK_VALUES:
+            mutation_id += 1
+            mutation = create_mutation(mutation_id, booth.staff.id)
+            mutation["fields"][name] = junk
+            status = battery.send(
+                "POST", "/api/v1/sync/push", booth.tablet.headers, json={"mutations": [mutation]}
+            )
+            assert status == 200
+    assert battery.sent > 250
 
 
 def test_malformed_query_strings(battery: Battery, booth: Booth, lead_id: str, client: FlaskClient):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import utcnow
@@ -26,6 +26,8 @@ class Device(db.Model):
     last_seen_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Highest sync mutation id of this tablet the server has handled (applied or rejected).
+    last_mutation_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     event: Mapped[Event] = relationship()
 

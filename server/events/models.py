@@ -49,6 +49,11 @@ class Event(db.Model):
         back_populates="event", cascade="all, delete-orphan"
     )
 
+    @property
+    def active_members(self) -> list[EventMember]:
+        """Return the team members whose accounts are active."""
+        return [member for member in self.members if member.user.active]
+
 
 class EventMember(db.Model):
     """A rep or staff member assigned to work an event."""

@@ -19,6 +19,8 @@ MEMBER_ROLES = (Role.STAFF, Role.REP, Role.MARKETER, Role.ADMIN)
 
 
 def _apply(event: Event, fields: dict[str, Any]) -> None:
+    # Tablets pull configuration in the same ordered stream as leads.
+    event.server_version = next_server_version()
     if "consent_text" in fields and fields["consent_text"] != event.consent_text:
         # Each wording gets its own number so a lead records exactly what the visitor saw.
         event.consent_version = (event.consent_version or 0) + 1
@@ -26,8 +28,6 @@ def _apply(event: Event, fields: dict[str, Any]) -> None:
         setattr(event, name, value)
     if event.ends_on < event.starts_on:
         fail_validation({"ends_on": ["The event cannot end before it starts."]})
-    # Tablets pull configuration in the same ordered stream as leads.
-    event.server_version = next_server_version()
 
 
 def create_event(fields: dict[str, Any]) -> Event:
@@ -64,9 +64,9 @@ def add_member(event: Event, user_id: int) -> EventMember:
         select(EventMember).where(EventMember.event_id == event.id, EventMember.user_id == user.id)
     ).scalar_one_or_none()
     if member is None:
+        event.server_version = next_server_version()
         member = EventMember(event=event, user=user)
         db.session.add(member)
-        event.server_version = next_server_version()
         db.session.commit()
     return member
 
@@ -78,14 +78,6 @@ def remove_member(event: Event, user_id: int) -> None:
     ).scalar_one_or_none()
     if member is None:
         fail(404, "This user does not work this event.")
-    db.session.delete(member)
     event.server_version = next_server_version()
+    db.session.delete(member)
     db.session.commit()
-
-
-def is_member(event_id: int, user_id: int) -> bool:
-    """Tell whether the user works the event."""
-    query = select(EventMember.id).where(
-        EventMember.event_id == event_id, EventMember.user_id == user_id
-    )
-    return db.session.execute(query).first() is not None

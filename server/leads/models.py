@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import BigId, JSONType, str_enum, utcnow
@@ -71,12 +71,13 @@ class Lead(db.Model):
         Index("ix_leads_event_status", "event_id", "status"),
         Index("ix_leads_owner_status", "owner_id", "status"),
         Index("ix_leads_event_email", "event_id", "email"),
+        Index("ix_leads_device_version", "device_id", "server_version"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
     captured_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
     captured_at: Mapped[datetime]  # tablet clock: shown, never used for ordering
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -112,6 +113,11 @@ class Lead(db.Model):
     acknowledged_at: Mapped[datetime | None]
 
     server_version: Mapped[int] = mapped_column(BigInteger, index=True)
+    # {field: [server_version, device_id or None]}: when each tablet-editable field last
+    # changed and who changed it, for field-by-field conflict resolution in sync.
+    field_versions: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=text("'{}'")
+    )
 
     event: Mapped[Event] = relationship()
     device: Mapped[Device] = relationship()
@@ -142,4 +148,6 @@ class Activity(db.Model):
     actor_device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
+    # Declared so the unit of work inserts a new lead before its first activities.
+    lead: Mapped[Lead] = relationship()
     actor_user: Mapped[User | None] = relationship()

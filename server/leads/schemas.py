@@ -76,8 +76,14 @@ class LeadSchema(LeadCreateSchema):
     server_version = ma.fields.Integer(dump_only=True)
 
 
-class LeadUpdateSchema(Schema):
-    """A change of a lead's status or owner."""
+class LeadUpdateSchema(LeadContactSchema):
+    """Corrections to a lead's details, and/or a change of its status or owner.
+
+    Load it with partial=True: only the fields sent change.
+    """
+
+    class Meta(LeadContactSchema.Meta):
+        exclude = ("source",)
 
     status = ma.fields.Enum(LeadStatus, by_value=True)
     reason = Text(max_length=500, allow_none=True)
@@ -85,9 +91,7 @@ class LeadUpdateSchema(Schema):
     owner_id = Id()
 
     @ma.validates_schema
-    def _not_empty(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not data.get("status") and not data.get("owner_id"):
-            raise ma.ValidationError("Give a status or an owner_id.")
+    def _reason_needs_status(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data.get("status") and ("reason" in data or "value" in data):
             raise ma.ValidationError("A reason or value goes with a status change.")
 

@@ -12,8 +12,7 @@ from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail, fail_validation
-from server.events.models import Event
-from server.events.service import is_member
+from server.events.models import Event, EventMember
 from server.extensions import db
 from server.leads.access import visible_leads
 from server.leads.lifecycle import transition_error
@@ -37,6 +36,10 @@ PLAIN_COLUMNS = (
     "notes",
     "follow_up",
 )
+# What a tablet (or a manager fixing a typo) may change after capture.
+EDITABLE_FIELDS = frozenset(
+    {*PLAIN_COLUMNS, "email", "phone", "answers", "products", "consent"} - {"source"}
+)
 # A lead must say who the visitor is in at least one of these.
 IDENTIFYING = ("email", "phone", "first_name", "last_name", "badge_payload")
 
@@ -53,7 +56,15 @@ def _blank_to_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-def lead_columns(event: Event, fields: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+def team_ids(event_id: int) -> set[int]:
+    """Return the ids of the people working an event."""
+    query = select(EventMember.user_id).where(EventMember.event_id == event_id)
+    return set(db.session.scalars(query))
+
+
+def lead_columns(
+    event: Event, fields: dict[str, Any], *, team: set[int], partial: bool = False
+) -> dict[str, Any]:
     """Validate a tablet's lead fields against event; return the column values to store.
 
     Raises LeadRejected with every problem found, so a tablet can show them all at once.
@@ -91,7 +102,7 @@ def lead_columns(event: Event, fields: dict[str, Any], *, partial: bool = False)
         version = columns["consent_version"]
         if consent["given"] and not (version and 1 <= version <= event.consent_version):
             errors["consent"] = {"version": ["Give the version of this event's consent text."]}
-    if "captured_by_id" in fields and not is_member(event.id, fields["captured_by_id"]):
+    if "captured_by_id" in fields and fields["captured_by_id"] not in team:
         errors["captured_by_id"] = ["This person does not work this event."]
     if not partial and not any(columns.get(name) for name in IDENTIFYING):
         errors["_schema"] = ["Give at least a name, an email, a phone or a badge."]
@@ -113,6 +124,32 @@ def _log(lead: Lead, kind: ActivityKind, principal: Principal, **detail: Any) ->
     )
 
 
+def new_lead(
+    device: Device, lead_id: uuid.UUID, fields: dict[str, Any], version: int, team: set[int]
+) -> Lead:
+    """Add a lead captured on device to the session, at server version; raise LeadRejected."""
+    columns = lead_columns(device.event, fields, team=team)
+    lead = Lead(
+        id=lead_id,
+        event_id=device.event_id,
+        device_id=device.id,
+        captured_by_id=fields["captured_by_id"],
+        captured_at=fields["captured_at"],
+        received_at=utcnow(),
+        status=LeadStatus.NEW,
+        server_version=version,
+        field_versions={},
+        **columns,
+    )
+    if lead.consent_given:
+        lead.consent_by_id = lead.captured_by_id
+    db.session.add(lead)
+    principal = Principal(device=device)
+    _log(lead, ActivityKind.CAPTURED, principal, captured_at=lead.captured_at.isoformat())
+    _log(lead, ActivityKind.RECEIVED, principal)
+    return lead
+
+
 def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
     """Store a lead a tablet captured; return it and whether it was new.
 
@@ -124,31 +161,13 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
         if existing.device_id != device.id:
             fail(403, "This lead belongs to another tablet.")
         return existing, False
-    event = device.event
+    version = next_server_version()
     try:
-        columns = lead_columns(event, fields)
-    except LeadRejected as rejected:
-        fail_validation(rejected.errors)
-    lead = Lead(
-        id=fields["id"],
-        event_id=event.id,
-        device_id=device.id,
-        captured_by_id=fields["captured_by_id"],
-        captured_at=fields["captured_at"],
-        received_at=utcnow(),
-        status=LeadStatus.NEW,
-        server_version=next_server_version(),
-        **columns,
-    )
-    if lead.consent_given:
-        lead.consent_by_id = lead.captured_by_id
-    db.session.add(lead)
-    db.session.flush()
-    principal = Principal(device=device)
-    _log(lead, ActivityKind.CAPTURED, principal, captured_at=lead.captured_at.isoformat())
-    _log(lead, ActivityKind.RECEIVED, principal)
-    try:
+        lead = new_lead(device, fields["id"], fields, version, team_ids(device.event_id))
         db.session.commit()
+    except LeadRejected as rejected:
+        db.session.rollback()
+        fail_validation(rejected.errors)
     except IntegrityError:
         # The same lead raced in on another connection: answer as for a replay.
         db.session.rollback()
@@ -156,6 +175,61 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
             raise
         return ingest_lead(device, fields)
     return lead, True
+
+
+# The API field each tablet-editable column belongs to (consent spans three columns).
+CONSENT_COLUMNS = ("consent_given", "consent_version", "consent_at")
+
+
+def _columns_of(field: str) -> tuple[str, ...]:
+    return CONSENT_COLUMNS if field == "consent" else (field,)
+
+
+def _api_value(lead: Lead, field: str) -> Any:
+    from server.leads.schemas import LeadSchema
+
+    return LeadSchema(only=[field]).dump(lead)[field]
+
+
+def edit_fields(
+    lead: Lead,
+    fields: dict[str, Any],
+    version: int,
+    principal: Principal,
+    *,
+    base_version: int | None = None,
+    sent: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Change a lead's contact and qualification fields; return the conflicts met.
+
+    With base_version (a tablet's edit), a field that someone else changed after
+    base_version keeps the server's value, and the tablet's value is returned as a
+    conflict. Raises LeadRejected when the new values are invalid.
+    """
+    columns = lead_columns(lead.event, fields, partial=True, team=set())
+    editor = principal.device.id if principal.device else None
+    field_versions = dict(lead.field_versions or {})
+    conflicts, changed = [], []
+    for field in fields:
+        changed_at, changed_by = field_versions.get(field, (0, None))
+        if base_version is not None and changed_at > base_version and changed_by != editor:
+            conflicts.append(
+                {
+                    "field": field,
+                    "server_value": _api_value(lead, field),
+                    "device_value": (sent or {}).get(field),
+                }
+            )
+            continue
+        for column in _columns_of(field):
+            setattr(lead, column, columns[column])
+        field_versions[field] = [version, editor]
+        changed.append(field)
+    if changed:
+        lead.field_versions = field_versions
+        lead.server_version = version
+        _log(lead, ActivityKind.EDITED, principal, fields=changed)
+    return conflicts
 
 
 def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
@@ -196,14 +270,22 @@ def _change_status(lead: Lead, principal: Principal, changes: dict[str, Any]) ->
 
 
 def change_lead(principal: Principal, lead: Lead, changes: dict[str, Any]) -> Lead:
-    """Apply an owner and/or status change, logging each on the timeline."""
+    """Apply field edits, an owner change and/or a status change, each on the timeline."""
     if principal.device is not None:
         fail(403, "Tablets change leads through sync.")
+    version = next_server_version()
+    edits = {name: value for name, value in changes.items() if name in EDITABLE_FIELDS}
+    if edits:
+        try:
+            edit_fields(lead, edits, version, principal)
+        except LeadRejected as rejected:
+            db.session.rollback()
+            fail_validation(rejected.errors)
     if "owner_id" in changes:
         _reassign(lead, principal, changes["owner_id"])
     if "status" in changes:
         _change_status(lead, principal, changes)
-    lead.server_version = next_server_version()
+    lead.server_version = version
     db.session.commit()
     return lead
 

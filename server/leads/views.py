@@ -58,10 +58,10 @@ class LeadById(MethodView):
         return get_visible_lead(current_principal(), lead_id)
 
     @authorize(*READERS)
-    @blp.arguments(LeadUpdateSchema)
+    @blp.arguments(LeadUpdateSchema(partial=True))
     @blp.response(200, LeadSchema)
     def patch(self, changes: dict[str, Any], lead_id: uuid.UUID) -> Lead:
-        """Move a lead along the funnel or give it another owner."""
+        """Correct a lead's details, move it along the funnel, or give it another owner."""
         principal = current_principal()
         return change_lead(principal, get_visible_lead(principal, lead_id), changes)
 

@@ -37,6 +37,10 @@ def run_migrations_offline():
 def run_migrations_online():
     """Run the migrations on the app's engine."""
     with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds tables; foreign keys must be off while it does.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         _configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()

@@ -1,0 +1,50 @@
+"""Read the changes a tablet has not seen yet (docs/sync-protocol.md, pull)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from server.db_types import utcnow
+from server.devices.models import Device
+from server.errors import fail
+from server.events.models import Event, EventMember
+from server.extensions import db
+from server.leads.models import Lead
+from server.versioning import current_server_version
+
+
+def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
+    """Return up to limit changes after cursor, in server-version order."""
+    if cursor > current_server_version():
+        # A cursor from the future means the server was restored from a backup.
+        fail(
+            410,
+            "The cursor is newer than this server's data; download again from 0.",
+            errors={"min_cursor": 0},
+        )
+    leads = db.session.scalars(
+        select(Lead)
+        .where(Lead.device_id == device.id, Lead.server_version > cursor)
+        .order_by(Lead.server_version)
+        .limit(limit + 1)
+        .options(selectinload(Lead.owner))
+    ).all()
+    event = db.session.scalars(
+        select(Event)
+        .where(Event.id == device.event_id, Event.server_version > cursor)
+        .options(selectinload(Event.members).selectinload(EventMember.user))
+    ).first()
+    changes = [{"kind": "lead", "version": lead.server_version, "row": lead} for lead in leads]
+    if event is not None:
+        changes.append({"kind": "event", "version": event.server_version, "row": event})
+    changes.sort(key=lambda change: change["version"])
+    page = changes[:limit]
+    return {
+        "changes": page,
+        "next_cursor": page[-1]["version"] if page else cursor,
+        "has_more": len(changes) > limit,
+        "server_time": utcnow(),
+    }

@@ -1,0 +1,208 @@
+"""Apply a tablet's batch of mutations exactly once (docs/sync-protocol.md, push)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from sqlalchemy import select, update
+
+from server.auth.principal import Principal
+from server.devices.models import Device
+from server.errors import fail
+from server.extensions import db
+from server.leads.models import Lead
+from server.leads.schemas import LeadContactSchema, LeadCreateSchema
+from server.leads.service import EDITABLE_FIELDS, LeadRejected, edit_fields, new_lead, team_ids
+from server.sync.models import MutationReceipt
+from server.versioning import reserve_server_versions
+
+_CREATE_SCHEMA = LeadCreateSchema()
+_UPDATE_SCHEMA = LeadContactSchema(partial=True)
+
+
+class _Rejected(Exception):
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__("mutation rejected")
+        self.errors = errors
+
+
+def _lock_device(device: Device) -> int:
+    """Lock the tablet's row for this transaction and return its last mutation id.
+
+    A write as the first statement makes SQLite take its write lock now (not at the
+    first insert) and PostgreSQL lock the row, so two pushes from one tablet run
+    one after the other and cannot both apply the same mutation.
+    """
+    statement = (
+        update(Device)
+        .where(Device.id == device.id)
+        .values(last_mutation_id=Device.last_mutation_id)
+        .returning(Device.last_mutation_id)
+    )
+    return db.session.execute(statement).scalar_one()
+
+
+def _result(mutation: dict[str, Any], outcome: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "mutation_id": mutation["mutation_id"],
+        "lead_id": mutation["lead_id"],
+        "outcome": outcome,
+        "replayed": False,
+        "server_version": None,
+        "conflicts": [],
+        "errors": {},
+        **extra,
+    }
+
+
+def _owned_lead(device: Device, lead_id: uuid.UUID) -> Lead | None:
+    lead = db.session.get(Lead, lead_id)
+    if lead is not None and lead.device_id != device.id:
+        db.session.rollback()
+        fail(
+            403,
+            "A lead in this batch belongs to another tablet.",
+            errors={"lead_id": [str(lead_id)]},
+        )
+    return lead
+
+
+def _load(schema: ma.Schema, fields: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return schema.load(fields)
+    except ma.ValidationError as error:
+        raise _Rejected(error.normalized_messages()) from None
+
+
+def _apply_create(
+    device: Device, mutation: dict[str, Any], version: int, team: set[int]
+) -> dict[str, Any]:
+    lead = _owned_lead(device, mutation["lead_id"])
+    if lead is not None:
+        # The lead is already here: a create sent again under a new id is a replay.
+        return _result(mutation, "applied", server_version=lead.server_version)
+    fields = _load(_CREATE_SCHEMA, {**mutation["fields"], "id": str(mutation["lead_id"])})
+    try:
+        new_lead(device, mutation["lead_id"], fields, version, team)
+    except LeadRejected as rejected:
+        raise _Rejected(rejected.errors) from None
+    return _result(mutation, "applied", server_version=version)
+
+
+def _apply_update(device: Device, mutation: dict[str, Any], version: int) -> dict[str, Any]:
+    lead = _owned_lead(device, mutation["lead_id"])
+    if lead is None:
+        raise _Rejected({"lead_id": ["The server has no such lead; send it as a create."]})
+    not_editable = sorted(set(mutation["fields"]) - EDITABLE_FIELDS)
+    if not_editable:
+        raise _Rejected(
+            {name: ["This field cannot be changed after capture."] for name in not_editable}
+        )
+    fields = _load(_UPDATE_SCHEMA, mutation["fields"])
+    if not fields:
+        raise _Rejected({"fields": ["Give at least one field to change."]})
+    try:
+        conflicts = edit_fields(
+            lead,
+            fields,
+            version,
+            Principal(device=device),
+            base_version=mutation.get("base_version") or 0,
+            sent=mutation["fields"],
+        )
+    except LeadRejected as rejected:
+        raise _Rejected(rejected.errors) from None
+    return _result(mutation, "applied", server_version=lead.server_version, conflicts=conflicts)
+
+
+def _receipt(device: Device, mutation: dict[str, Any], result: dict[str, Any]) -> None:
+    db.session.add(
+        MutationReceipt(
+            device_id=device.id,
+            mutation_id=mutation["mutation_id"],
+            lead_id=mutation["lead_id"],
+            kind=mutation["kind"],
+            outcome=result["outcome"],
+            payload=json.dumps(mutation["fields"], default=str),
+            result=json.dumps(
+                {"errors": result["errors"], "conflicts": result["conflicts"]}, default=str
+            ),
+        )
+    )
+
+
+def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answer already-handled mutations again with their original outcome."""
+    if not mutations:
+        return []
+    ids = [mutation["mutation_id"] for mutation in mutations]
+    receipts = {
+        receipt.mutation_id: receipt
+        for receipt in db.session.scalars(
+            select(MutationReceipt).where(
+                MutationReceipt.device_id == device.id, MutationReceipt.mutation_id.in_(ids)
+            )
+        )
+    }
+    lead_ids = {mutation["lead_id"] for mutation in mutations}
+    versions = dict(
+        db.session.execute(select(Lead.id, Lead.server_version).where(Lead.id.in_(lead_ids))).all()
+    )
+    results = []
+    for mutation in mutations:
+        receipt = receipts.get(mutation["mutation_id"])
+        stored = json.loads(receipt.result) if receipt else {}
+        outcome = receipt.outcome if receipt else "applied"
+        results.append(
+            _result(
+                mutation,
+                outcome,
+                replayed=True,
+                server_version=versions.get(mutation["lead_id"]) if outcome == "applied" else None,
+                conflicts=stored.get("conflicts", []),
+                errors=stored.get("errors", {}),
+            )
+        )
+    return results
+
+
+def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply a batch in one transaction; answer 409 at a hole in the mutation ids."""
+    last = _lock_device(device)
+    handled = [m for m in mutations if m["mutation_id"] <= last]
+    fresh = [m for m in mutations if m["mutation_id"] > last]
+    results = _replay(device, handled)
+    following = []
+    for mutation in fresh:
+        if mutation["mutation_id"] != last + 1 + len(following):
+            break
+        following.append(mutation)
+    first_version = reserve_server_versions(len(following)) if following else 0
+    team = team_ids(device.event_id) if any(m["kind"] == "create" for m in following) else set()
+    for offset, mutation in enumerate(following):
+        version = first_version + offset
+        # Every rejection is raised before anything is added to the session, so a
+        # rejected mutation needs no savepoint to undo it.
+        try:
+            if mutation["kind"] == "create":
+                result = _apply_create(device, mutation, version, team)
+            else:
+                result = _apply_update(device, mutation, version)
+        except _Rejected as rejected:
+            result = _result(mutation, "rejected", errors=rejected.errors)
+        if result["outcome"] == "rejected" or result["conflicts"]:
+            _receipt(device, mutation, result)
+        results.append(result)
+    new_last = last + len(following)
+    device.last_mutation_id = new_last
+    db.session.commit()
+    if len(following) < len(fresh):
+        fail(
+            409,
+            f"Mutation ids must follow on without a hole: the server needs {new_last + 1} next.",
+            errors={"expected_mutation_id": new_last + 1},
+        )
+    return {"results": results, "last_mutation_id": new_last}
