@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from flask import Flask
 from flask_smorest import abort
 from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
 
@@ -28,8 +29,16 @@ def fail_validation(errors: dict[str, Any]) -> NoReturn:
     fail(422, "The request body is not valid.", errors={"json": errors})
 
 
+class UpgradeRequired(HTTPException):
+    """426: the client speaks a protocol version the server no longer supports."""
+
+    code = 426
+    description = "Update the app to talk to this server."
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map database refusals of bad values to 422 instead of a 500."""
+    """Add 426 to abort(), and map database refusals of bad values to 422, not 500."""
+    app.aborter.mapping[UpgradeRequired.code] = UpgradeRequired
 
     @app.errorhandler(DataError)
     def handle_data_error(error: DataError) -> tuple[dict[str, Any], int]:
