@@ -126,9 +126,7 @@ def create_mutation(mutation_id: int, captured_by_id: int, **overrides: Any) -> 
 def push_body(captured_by_id: int, first_id: int = 1, count: int = 1) -> dict[str, Any]:
     """Return a push body of count new leads with consecutive mutation ids."""
     return {
-        "mutations": [
-            create_mutation(first_id + offset, captured_by_id) for offset in range(count)
-        ]
+        "mutations": [create_mutation(first_id + offset, captured_by_id) for offset in range(count)]
     }
 
 
