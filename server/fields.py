@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -68,6 +69,27 @@ class Country(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return super()._deserialize(value, attr, data, **kwargs).upper()
+
+
+class Timestamp(ma.fields.AwareDateTime):
+    """An ISO 8601 timestamp that must carry its UTC offset (tablets send their own).
+
+    Parsed with datetime.fromisoformat, several times faster than marshmallow's
+    generic parser; that matters when a push carries 100 leads.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+        if parsed.tzinfo is None:
+            raise self.make_error(
+                "invalid_awareness", awareness=self.AWARENESS, obj_type=self.OBJ_TYPE
+            )
+        return parsed
 
 
 class Slug(Text):

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from server.fields import Country, Id, Money, Schema, Slug, Text
+from server.fields import Country, Id, Money, Schema, Slug, Text, Timestamp
 from server.leads.models import ActivityKind, LeadSource, LeadStatus, Rating
 from server.users.schemas import UserSummarySchema
 
@@ -22,7 +22,7 @@ class ConsentSchema(Schema):
     version = ma.fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=0, max=2**31 - 1)
     )
-    at = ma.fields.AwareDateTime(allow_none=True)
+    at = Timestamp(allow_none=True)
     by_id = ma.fields.Integer(dump_only=True, allow_none=True)
 
 
@@ -57,7 +57,7 @@ class LeadCreateSchema(LeadContactSchema):
 
     id = ma.fields.UUID(required=True)
     captured_by_id = Id(required=True)
-    captured_at = ma.fields.AwareDateTime(required=True)
+    captured_at = Timestamp(required=True)
 
 
 class LeadSchema(LeadCreateSchema):
@@ -104,8 +104,8 @@ class LeadListArgsSchema(Schema):
     rating = ma.fields.List(ma.fields.Enum(Rating, by_value=True))
     owner_id = Id(strict=False)
     q = Text(max_length=100, metadata={"description": "Search names, email and company."})
-    captured_from = ma.fields.AwareDateTime()
-    captured_to = ma.fields.AwareDateTime()
+    captured_from = Timestamp()
+    captured_to = Timestamp()
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = ma.fields.Integer(
         load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from server.auth.principal import Principal
@@ -124,30 +124,72 @@ def _log(lead: Lead, kind: ActivityKind, principal: Principal, **detail: Any) ->
     )
 
 
-def new_lead(
-    device: Device, lead_id: uuid.UUID, fields: dict[str, Any], version: int, team: set[int]
-) -> Lead:
-    """Add a lead captured on device to the session, at server version; raise LeadRejected."""
-    columns = lead_columns(device.event, fields, team=team)
-    lead = Lead(
-        id=lead_id,
-        event_id=device.event_id,
-        device_id=device.id,
-        captured_by_id=fields["captured_by_id"],
-        captured_at=fields["captured_at"],
-        received_at=utcnow(),
-        status=LeadStatus.NEW,
-        server_version=version,
-        field_versions={},
-        **columns,
-    )
-    if lead.consent_given:
-        lead.consent_by_id = lead.captured_by_id
-    db.session.add(lead)
-    principal = Principal(device=device)
-    _log(lead, ActivityKind.CAPTURED, principal, captured_at=lead.captured_at.isoformat())
-    _log(lead, ActivityKind.RECEIVED, principal)
-    return lead
+# Every column a captured lead's row sets, so that a batch of rows shares one shape
+# and goes to the database as one multi-row INSERT.
+CAPTURED_COLUMNS = (
+    *PLAIN_COLUMNS,
+    "email",
+    "phone",
+    "answers",
+    "products",
+    "consent_given",
+    "consent_version",
+    "consent_at",
+)
+_EMPTY = {"answers": dict, "products": list, "consent_given": bool, "follow_up": bool}
+
+
+class CapturedLeads:
+    """Rows of newly captured leads and their first timeline entries, inserted in bulk."""
+
+    def __init__(self, device: Device, team: set[int]):
+        self.device = device
+        self.team = team
+        self.leads: list[dict[str, Any]] = []
+        self.activities: list[dict[str, Any]] = []
+
+    def add(self, lead_id: uuid.UUID, fields: dict[str, Any], version: int) -> None:
+        """Queue a lead captured on the device, at server version; raise LeadRejected."""
+        columns = lead_columns(self.device.event, fields, team=self.team)
+        now = utcnow()
+        row = {
+            name: columns.get(name, _EMPTY.get(name, lambda: None)()) for name in CAPTURED_COLUMNS
+        }
+        row.update(
+            id=lead_id,
+            event_id=self.device.event_id,
+            device_id=self.device.id,
+            captured_by_id=fields["captured_by_id"],
+            captured_at=fields["captured_at"],
+            received_at=now,
+            updated_at=now,
+            status=LeadStatus.NEW,
+            server_version=version,
+            field_versions={},
+            consent_by_id=fields["captured_by_id"] if row["consent_given"] else None,
+        )
+        self.leads.append(row)
+        for kind, detail in (
+            (ActivityKind.CAPTURED, {"captured_at": fields["captured_at"].isoformat()}),
+            (ActivityKind.RECEIVED, {}),
+        ):
+            self.activities.append(
+                {
+                    "lead_id": lead_id,
+                    "kind": kind,
+                    "at": now,
+                    "actor_user_id": None,
+                    "actor_device_id": self.device.id,
+                    "detail": detail,
+                }
+            )
+
+    def insert(self) -> None:
+        """Insert the queued rows (leads first: activities refer to them)."""
+        if self.leads:
+            db.session.execute(insert(Lead), self.leads)
+            db.session.execute(insert(Activity), self.activities)
+        self.leads, self.activities = [], []
 
 
 def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
@@ -161,9 +203,10 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
         if existing.device_id != device.id:
             fail(403, "This lead belongs to another tablet.")
         return existing, False
-    version = next_server_version()
+    captured = CapturedLeads(device, team_ids(device.event_id))
     try:
-        lead = new_lead(device, fields["id"], fields, version, team_ids(device.event_id))
+        captured.add(fields["id"], fields, next_server_version())
+        captured.insert()
         db.session.commit()
     except LeadRejected as rejected:
         db.session.rollback()
@@ -174,7 +217,7 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
         if db.session.get(Lead, fields["id"]) is None:
             raise
         return ingest_lead(device, fields)
-    return lead, True
+    return db.session.get_one(Lead, fields["id"]), True
 
 
 # The API field each tablet-editable column belongs to (consent spans three columns).

@@ -15,7 +15,13 @@ from server.errors import fail
 from server.extensions import db
 from server.leads.models import Lead
 from server.leads.schemas import LeadContactSchema, LeadCreateSchema
-from server.leads.service import EDITABLE_FIELDS, LeadRejected, edit_fields, new_lead, team_ids
+from server.leads.service import (
+    EDITABLE_FIELDS,
+    CapturedLeads,
+    LeadRejected,
+    edit_fields,
+    team_ids,
+)
 from server.sync.models import MutationReceipt
 from server.versioning import reserve_server_versions
 
@@ -58,16 +64,17 @@ def _result(mutation: dict[str, Any], outcome: str, **extra: Any) -> dict[str, A
     }
 
 
-def _owned_lead(device: Device, lead_id: uuid.UUID) -> Lead | None:
-    lead = db.session.get(Lead, lead_id)
-    if lead is not None and lead.device_id != device.id:
+def _known_leads(device: Device, mutations: list[dict[str, Any]]) -> dict[uuid.UUID, Lead]:
+    """Load the batch's leads in one query; answer 403 if any belongs to another tablet."""
+    lead_ids = {mutation["lead_id"] for mutation in mutations}
+    leads = {
+        lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))
+    }
+    foreign = sorted(str(lead.id) for lead in leads.values() if lead.device_id != device.id)
+    if foreign:
         db.session.rollback()
-        fail(
-            403,
-            "A lead in this batch belongs to another tablet.",
-            errors={"lead_id": [str(lead_id)]},
-        )
-    return lead
+        fail(403, "A lead in this batch belongs to another tablet.", errors={"lead_id": foreign})
+    return leads
 
 
 def _load(schema: ma.Schema, fields: dict[str, Any]) -> dict[str, Any]:
@@ -77,23 +84,45 @@ def _load(schema: ma.Schema, fields: dict[str, Any]) -> dict[str, Any]:
         raise _Rejected(error.normalized_messages()) from None
 
 
-def _apply_create(
-    device: Device, mutation: dict[str, Any], version: int, team: set[int]
-) -> dict[str, Any]:
-    lead = _owned_lead(device, mutation["lead_id"])
-    if lead is not None:
+class _Batch:
+    """The leads a batch touches: loaded ones, and ones captured in this very batch."""
+
+    def __init__(self, device: Device, mutations: list[dict[str, Any]]):
+        self.device = device
+        self.leads = _known_leads(device, mutations)
+        creates = any(mutation["kind"] == "create" for mutation in mutations)
+        self.captured = CapturedLeads(device, team_ids(device.event_id) if creates else set())
+        self.new_versions: dict[uuid.UUID, int] = {}
+
+    def version_of(self, lead_id: uuid.UUID) -> int | None:
+        lead = self.leads.get(lead_id)
+        return lead.server_version if lead is not None else self.new_versions.get(lead_id)
+
+    def lead(self, lead_id: uuid.UUID) -> Lead | None:
+        """Return a lead as an ORM object, inserting queued new leads first if needed."""
+        if lead_id in self.new_versions and lead_id not in self.leads:
+            self.captured.insert()
+            self.leads[lead_id] = db.session.get_one(Lead, lead_id)
+        return self.leads.get(lead_id)
+
+
+def _apply_create(batch: _Batch, mutation: dict[str, Any], version: int) -> dict[str, Any]:
+    known_version = batch.version_of(mutation["lead_id"])
+    if known_version is not None:
         # The lead is already here: a create sent again under a new id is a replay.
-        return _result(mutation, "applied", server_version=lead.server_version)
+        return _result(mutation, "applied", server_version=known_version)
     fields = _load(_CREATE_SCHEMA, {**mutation["fields"], "id": str(mutation["lead_id"])})
     try:
-        new_lead(device, mutation["lead_id"], fields, version, team)
+        batch.captured.add(mutation["lead_id"], fields, version)
     except LeadRejected as rejected:
         raise _Rejected(rejected.errors) from None
+    batch.new_versions[mutation["lead_id"]] = version
     return _result(mutation, "applied", server_version=version)
 
 
-def _apply_update(device: Device, mutation: dict[str, Any], version: int) -> dict[str, Any]:
-    lead = _owned_lead(device, mutation["lead_id"])
+def _apply_update(batch: _Batch, mutation: dict[str, Any], version: int) -> dict[str, Any]:
+    device = batch.device
+    lead = batch.lead(mutation["lead_id"])
     if lead is None:
         raise _Rejected({"lead_id": ["The server has no such lead; send it as a create."]})
     not_editable = sorted(set(mutation["fields"]) - EDITABLE_FIELDS)
@@ -172,6 +201,7 @@ def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, A
 def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
     """Apply a batch in one transaction; answer 409 at a hole in the mutation ids."""
     last = _lock_device(device)
+    batch = _Batch(device, mutations)
     handled = [m for m in mutations if m["mutation_id"] <= last]
     fresh = [m for m in mutations if m["mutation_id"] > last]
     results = _replay(device, handled)
@@ -181,21 +211,23 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
             break
         following.append(mutation)
     first_version = reserve_server_versions(len(following)) if following else 0
-    team = team_ids(device.event_id) if any(m["kind"] == "create" for m in following) else set()
     for offset, mutation in enumerate(following):
         version = first_version + offset
         # Every rejection is raised before anything is added to the session, so a
-        # rejected mutation needs no savepoint to undo it.
-        try:
-            if mutation["kind"] == "create":
-                result = _apply_create(device, mutation, version, team)
-            else:
-                result = _apply_update(device, mutation, version)
-        except _Rejected as rejected:
-            result = _result(mutation, "rejected", errors=rejected.errors)
-        if result["outcome"] == "rejected" or result["conflicts"]:
-            _receipt(device, mutation, result)
+        # rejected mutation needs no savepoint to undo it. No autoflush: the whole
+        # batch is inserted in one flush, as multi-row INSERTs.
+        with db.session.no_autoflush:
+            try:
+                if mutation["kind"] == "create":
+                    result = _apply_create(batch, mutation, version)
+                else:
+                    result = _apply_update(batch, mutation, version)
+            except _Rejected as rejected:
+                result = _result(mutation, "rejected", errors=rejected.errors)
+            if result["outcome"] == "rejected" or result["conflicts"]:
+                _receipt(device, mutation, result)
         results.append(result)
+    batch.captured.insert()
     new_last = last + len(following)
     device.last_mutation_id = new_last
     db.session.commit()

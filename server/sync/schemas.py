@@ -94,8 +94,13 @@ class ChangeSchema(Schema):
     data = ma.fields.Method("_dump_data")
 
     def _dump_data(self, change: dict[str, Any]) -> dict[str, Any]:
-        schema = SyncedEventSchema() if change["kind"] == "event" else LeadSchema()
+        schema = _EVENT_SCHEMA if change["kind"] == "event" else _LEAD_SCHEMA
         return schema.dump(change["row"])
+
+
+# Built once: constructing a schema per row would cost more than dumping the row.
+_EVENT_SCHEMA = SyncedEventSchema()
+_LEAD_SCHEMA = LeadSchema()
 
 
 class PullResultSchema(Schema):
