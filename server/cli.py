@@ -128,3 +128,7 @@ def _api_errors() -> Iterator[None]:
         data = getattr(error, "data", {}) or {}
         details = data.get("errors") or ""
         raise click.ClickException(f"{data.get('message', error.description)} {details}") from None
+
+
+if __name__ == "__main__":
+    main()

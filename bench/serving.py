@@ -1,0 +1,104 @@
+"""Start a real leadbridge server process on loopback for a benchmark, and stop it."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+LEADBRIDGE = [sys.executable, "-m", "server.cli"]
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A server process, its URL, database and the demo's pairing code."""
+
+    url: str
+    database_url: str
+    pairing_code: str
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def fresh_database(workdir: Path, postgres_url: str | None, name: str) -> Iterator[str]:
+    """Yield the SQLAlchemy URL of an empty database: a SQLite file, or a new PostgreSQL schema."""
+    if not postgres_url:
+        yield f"sqlite:///{workdir / name}.sqlite3"
+        return
+    base = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    schema = f"bench_{name}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [*LEADBRIDGE, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"leadbridge {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+@contextmanager
+def running_server(workdir: Path, database_url: str, threads: int = 4) -> Iterator[RunningServer]:
+    """Migrate and seed database_url, serve it on a free loopback port, and stop it afterwards."""
+    env = {
+        **os.environ,
+        "LEADBRIDGE_INSTANCE_DIR": str(workdir / "instance"),
+        "LEADBRIDGE_DATABASE_URL": database_url,
+        "LEADBRIDGE_SECRET_KEY": "bench-secret",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    _cli(env, "db", "upgrade")
+    seeded = _cli(env, "seed-demo")
+    code = re.search(r"pairing code .*: (\w{5}-\w{5})", seeded)
+    if code is None:
+        raise RuntimeError("seed-demo printed no pairing code")
+    port = free_port()
+    process = subprocess.Popen(
+        [*LEADBRIDGE, "serve", "--port", str(port), "--threads", str(threads)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/api/openapi.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.1)
+        yield RunningServer(url, database_url, code.group(1))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,144 @@
+"""Sync throughput: capture leads on a tablet store, push them, pull them onto a fresh tablet.
+
+    python bench/sync_bench.py --leads 10000 [--database-url postgresql://...@127.0.0.1/test]
+
+Starts the real server (a separate process, waitress) on loopback. The baseline, measured in the
+same run on the same kind of database, is SQLAlchemy Core executemany of the very rows the push
+stored. Last line:
+sync_bench leads=N push_leads_per_s=N pull_rows_per_s=N raw_insert_rows_per_s=N push_ratio=R
+save_p99_ms=N
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fakedata import visitor  # noqa: E402
+from bench.serving import fresh_database, running_server  # noqa: E402
+from server.leads.models import Lead  # noqa: E402
+from sync.client import SyncClient, pair  # noqa: E402
+from sync.store import DeviceStore  # noqa: E402
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _staff_id(store: DeviceStore) -> int:
+    return next(member["id"] for member in store.members() if member["role"] == "staff")
+
+
+def _raw_insert_rate(source_url: str, target_url: str) -> float:
+    """Copy the leads the push stored into a bare table of the same columns, executemany."""
+    source = sa.create_engine(source_url)
+    with source.connect() as connection:
+        rows = [dict(row._mapping) for row in connection.execute(sa.select(Lead.__table__))]
+    source.dispose()
+    bare = sa.Table(
+        "raw_leads",
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in Lead.__table__.columns),
+    )
+    target = sa.create_engine(target_url)
+    bare.create(target)
+    started = time.perf_counter()
+    with target.begin() as connection:
+        connection.execute(bare.insert(), rows)
+    elapsed = time.perf_counter() - started
+    target.dispose()
+    return len(rows) / elapsed
+
+
+def _fill(
+    store: DeviceStore, rng: random.Random, staff_id: int, count: int, start: int
+) -> list[float]:
+    timings = []
+    for index in range(start, start + count):
+        fields = visitor(rng, index, staff_id)
+        began = time.perf_counter()
+        store.save_lead(fields)
+        timings.append(time.perf_counter() - began)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument(
+        "--tablet-leads",
+        type=int,
+        default=50_000,
+        help="leads already on the tablet when save latency is measured",
+    )
+    parser.add_argument("--save-samples", type=int, default=1000)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL; SQLite if absent")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with (
+            fresh_database(work, args.database_url, "server") as server_db,
+            running_server(work, server_db) as server,
+        ):
+            tablet = DeviceStore(work / "tablet.sqlite3")
+            pair(tablet, server.url, server.pairing_code, "Bench tablet")
+            staff_id = _staff_id(tablet)
+            _fill(tablet, rng, staff_id, args.leads, 0)
+            with SyncClient(tablet) as client:
+                started = time.perf_counter()
+                report = client.push()
+                push_seconds = time.perf_counter() - started
+            assert report.pushed == args.leads and tablet.outbox_size() == 0, report
+            pushed_rate = args.leads / push_seconds
+
+            pairing = tablet.pairing()
+            fresh = DeviceStore(work / "fresh.sqlite3")
+            fresh.set_pairing(
+                pairing["server_url"],
+                pairing["device_id"],
+                pairing["event_id"],
+                pairing["token"],
+                None,
+            )
+            with SyncClient(fresh) as client:
+                started = time.perf_counter()
+                client.pull()
+                pull_seconds = time.perf_counter() - started
+            pulled = fresh.counts()["total"]
+            assert pulled == args.leads, pulled
+            pull_rate = pulled / pull_seconds
+            fresh.close()
+
+            with fresh_database(work, args.database_url, "raw") as raw_db:
+                raw_rate = _raw_insert_rate(server_db, raw_db)
+
+            already = tablet.counts()["total"]
+            _fill(tablet, rng, staff_id, max(0, args.tablet_leads - already), already)
+            samples = _fill(tablet, rng, staff_id, args.save_samples, args.tablet_leads)
+            tablet.close()
+    save_p99 = _percentile(samples, 0.99) * 1000
+    print(
+        f"save median {statistics.median(samples) * 1000:.2f} ms over {len(samples)} saves "
+        f"with {args.tablet_leads} leads on the tablet",
+        file=sys.stderr,
+    )
+    print(
+        f"sync_bench leads={args.leads} push_leads_per_s={pushed_rate:.0f} "
+        f"pull_rows_per_s={pull_rate:.0f} raw_insert_rows_per_s={raw_rate:.0f} "
+        f"push_ratio={pushed_rate / raw_rate:.2f} save_p99_ms={save_p99:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
