@@ -1,0 +1,1 @@
+"""Tests of the tablet side of sync: local store, backoff, client and worker."""
