@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.contact import ContactError, is_country_code, normalise_email, normalise_phone
+from sync.leads import IDENTITY_MESSAGE, lacks_identity
 from sync.questions import answer_errors, drop_blank_answers
 
 CONTACT_FIELDS = (
@@ -699,6 +700,8 @@ class DeviceStore:
             cleaned = self._clean(given, self._event(conn), CREATE_FIELDS)
             if cleaned.get("captured_by_id") is None:
                 raise LeadInvalid({"captured_by_id": ["Choose who captured the lead."]})
+            if lacks_identity(cleaned):
+                raise LeadInvalid({"_schema": [IDENTITY_MESSAGE]})
             values = {**_DEFAULTS, **cleaned}
             self._insert_lead(conn, lead_id, values, sync_state="pending")
             self._enqueue(

@@ -21,6 +21,7 @@ from server.users.models import Role, User
 from server.users.service import require_role
 from server.versioning import next_server_version
 from sync.contact import ContactError, normalise_email, normalise_phone
+from sync.leads import IDENTITY_MESSAGE, lacks_identity
 from sync.questions import answer_errors, drop_blank_answers
 
 PLAIN_COLUMNS = (
@@ -40,8 +41,6 @@ PLAIN_COLUMNS = (
 EDITABLE_FIELDS = frozenset(
     {*PLAIN_COLUMNS, "email", "phone", "answers", "products", "consent"} - {"source"}
 )
-# A lead must say who the visitor is in at least one of these.
-IDENTIFYING = ("email", "phone", "first_name", "last_name", "badge_payload")
 
 
 class LeadRejected(Exception):
@@ -104,8 +103,8 @@ def lead_columns(
             errors["consent"] = {"version": ["Give the version of this event's consent text."]}
     if "captured_by_id" in fields and fields["captured_by_id"] not in team:
         errors["captured_by_id"] = ["This person does not work this event."]
-    if not partial and not any(columns.get(name) for name in IDENTIFYING):
-        errors["_schema"] = ["Give at least a name, an email, a phone or a badge."]
+    if not partial and lacks_identity(columns):
+        errors["_schema"] = [IDENTITY_MESSAGE]
     if errors:
         raise LeadRejected(errors)
     return columns

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sync.leads import IDENTITY_MESSAGE
 from sync.store import CREATE_FIELDS, DeviceStore, LeadInvalid, lead_state
 
 STAFF_ID = 5
@@ -182,6 +183,15 @@ def test_a_lead_needs_who_captured_it(store: DeviceStore) -> None:
         store.save_lead(lead(captured_by_id=None))
 
     assert "captured_by_id" in raised.value.errors
+
+
+def test_a_lead_must_name_the_visitor_somehow(store: DeviceStore) -> None:
+    nobody = lead(first_name=None, last_name="", email=None, phone=None)
+    with pytest.raises(LeadInvalid) as raised:
+        store.save_lead(nobody)
+    assert raised.value.errors == {"_schema": [IDENTITY_MESSAGE]}
+    assert store.counts()["total"] == 0
+    assert store.save_lead({**nobody, "badge_payload": "BADGE-4711"})
 
 
 def test_a_failed_outbox_write_leaves_no_lead_behind(store: DeviceStore, path: Path) -> None:
