@@ -6,6 +6,7 @@ how long to wait after a failure is the worker's job (sync/worker.py).
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from sync.store import DeviceStore
 PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "Leadbridge-Protocol"
 PUSH_BATCH = 100
-PULL_LIMIT = 500
+PULL_LIMIT = 1000  # the server's maximum page
 # Errors that may pass if we wait: the server is busy, restarting or rate limiting us.
 RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -209,33 +210,46 @@ class SyncClient:
                 conflicts += len(result.get("conflicts") or [])
         return SyncReport(pushed=pushed, rejected=rejected, conflicts=conflicts)
 
+    def _fetch_page(self, cursor: int) -> dict[str, Any]:
+        body = self._request(
+            "GET", "/api/v1/sync/pull", params={"cursor": cursor, "limit": PULL_LIMIT}
+        )
+        if not isinstance(body.get("changes"), list) or not isinstance(
+            body.get("next_cursor"), int
+        ):
+            raise ProtocolError("The pull answer is malformed.", status=200)
+        return body
+
     def pull(self) -> int:
-        """Page through the server's changes since the cursor; return how many were applied."""
+        """Page through the server's changes since the cursor; return how many were applied.
+
+        The next page is fetched while this one is being applied (the server names the
+        next cursor in its answer), so server and tablet work at the same time.
+        """
         pulled = 0
         restarted = False
-        while True:
-            cursor = self.store.cursor()
-            try:
-                body = self._request(
-                    "GET", "/api/v1/sync/pull", params={"cursor": cursor, "limit": PULL_LIMIT}
-                )
-            except ProtocolError as error:
-                if error.status == 410 and not restarted:
-                    # The server lost or pruned history: download everything again.
-                    restarted = True
-                    self.store.reset_cursor()
-                    continue
-                raise
-            changes = body.get("changes")
-            next_cursor = body.get("next_cursor")
-            if not isinstance(changes, list) or not isinstance(next_cursor, int):
-                raise ProtocolError("The pull answer is malformed.", status=200)
-            self.store.apply_pull_page(changes, next_cursor)
-            pulled += len(changes)
-            if not body.get("has_more"):
-                return pulled
-            if next_cursor <= cursor:
-                raise ProtocolError("The pull cursor did not advance.", status=200)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-prefetch") as prefetch:
+            ahead: Future[dict[str, Any]] | None = None
+            while True:
+                cursor = self.store.cursor()
+                try:
+                    body = ahead.result() if ahead is not None else self._fetch_page(cursor)
+                except ProtocolError as error:
+                    if error.status == 410 and not restarted:
+                        # The server lost or pruned history: download everything again.
+                        restarted, ahead = True, None
+                        self.store.reset_cursor()
+                        continue
+                    raise
+                next_cursor = body["next_cursor"]
+                more = bool(body.get("has_more"))
+                if more and next_cursor <= cursor:
+                    raise ProtocolError("The pull cursor did not advance.", status=200)
+                ahead = prefetch.submit(self._fetch_page, next_cursor) if more else None
+                self.store.apply_pull_page(body["changes"], next_cursor)
+                pulled += len(body["changes"])
+                if not more:
+                    return pulled
 
     def sync_once(self) -> SyncReport:
         """Push, then pull; record the outcome in the store and return what happened."""
