@@ -1,8 +1,9 @@
 """Import every model so that db.metadata (and Alembic) sees the whole schema."""
 
+from server.alerts.models import AlertJob
 from server.auth.models import ApiToken
 from server.devices.models import Device, PairingCode
-from server.events.models import Event, EventMember
+from server.events.models import Event, EventMember, RubricVersion
 from server.leads.models import Activity, Lead
 from server.sync.models import MutationReceipt
 from server.users.models import User
@@ -10,6 +11,7 @@ from server.versioning import Counter
 
 __all__ = [
     "Activity",
+    "AlertJob",
     "ApiToken",
     "Counter",
     "Device",
@@ -18,5 +20,6 @@ __all__ = [
     "Lead",
     "MutationReceipt",
     "PairingCode",
+    "RubricVersion",
     "User",
 ]

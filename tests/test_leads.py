@@ -24,7 +24,8 @@ def test_capture_normalises_contact_data(api: ApiHelper, booth: Booth):
     assert lead["country"] == "DE"
     assert lead["event_id"] == booth.event["id"]
     assert lead["device_id"] == booth.tablet.id
-    assert lead["status"] == "new" and lead["owner_id"] is None
+    # Routed on arrival: the booth's only rep gets it by round-robin.
+    assert lead["status"] == "assigned" and lead["owner_id"] == booth.rep.id
     assert lead["consent"]["given"] is True and lead["consent"]["by_id"] == booth.staff.id
     assert lead["server_version"] > 0
     assert lead["received_at"]
@@ -138,7 +139,7 @@ def test_filters_and_search(api: ApiHelper, booth: Booth, client: FlaskClient):
     assert ids("q=%25") == 0
     assert ids("rating=hot") == 1
     assert ids("rating=hot&rating=cold") == 2
-    assert ids("status=new") == 2
+    assert ids("status=new") == 0 and ids("status=assigned") == 2
     assert ids(f"event_id={booth.event['id']}") == 2
     assert ids("event_id=999") == 0
     assert ids("captured_from=2000-01-01T00:00:00Z&captured_to=2001-01-01T00:00:00Z") == 0
@@ -147,7 +148,11 @@ def test_filters_and_search(api: ApiHelper, booth: Booth, client: FlaskClient):
 
 
 def test_lead_moves_forward_through_the_funnel(api: ApiHelper, booth: Booth, client: FlaskClient):
+    # With no rep on the event and no fallback owner, a lead arrives unrouted.
+    team = f"/api/v1/events/{booth.event['id']}/members/{booth.rep.id}"
+    assert client.delete(team, headers=booth.marketer.headers).status_code == 204
     lead = api.capture(booth.tablet, booth.staff)
+    assert lead["status"] == "new" and lead["owner_id"] is None
     url = f"/api/v1/leads/{lead['id']}"
     early = client.patch(url, json={"status": "contacted"}, headers=booth.marketer.headers)
     assert early.status_code == 409  # nobody owns it yet
@@ -206,13 +211,15 @@ def test_timeline_records_each_step(api: ApiHelper, booth: Booth, client: FlaskC
     assert [entry["kind"] for entry in timeline] == [
         "captured",
         "received",
+        "scored",
         "routed",
         "reassigned",
         "acknowledged",
     ]
-    assert timeline[3]["detail"]["from_owner_id"] == booth.rep.id
-    assert timeline[3]["actor_user"]["id"] == booth.marketer.id
-    assert timeline[4]["actor_user"]["id"] == other.id
+    assert timeline[3]["detail"] == {"rule": "round_robin", "to_owner_id": booth.rep.id}
+    assert timeline[4]["detail"]["from_owner_id"] == booth.rep.id
+    assert timeline[4]["actor_user"]["id"] == booth.marketer.id
+    assert timeline[5]["actor_user"]["id"] == other.id
     assert timeline[0]["actor_device_id"] == booth.tablet.id
 
 

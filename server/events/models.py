@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import JSONType, utcnow
@@ -38,6 +38,15 @@ class Event(db.Model):
     consent_version: Mapped[int] = mapped_column(default=0)
     # Placeholder shape until the scoring issue: {"version": 0, "rules": []}.
     rubric: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Routing rules (server/routing/router.py) and alert channels for the event's reps.
+    routing: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=text("'{}'")
+    )
+    alerts: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=text("'{}'")
+    )
+    # Hot leads not acknowledged within this many minutes get a reminder, then a new owner.
+    escalation_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped from the shared server-version counter on every change, so tablets
     # pull configuration changes in the same ordered stream as leads.
@@ -68,3 +77,19 @@ class EventMember(db.Model):
 
     event: Mapped[Event] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
+
+
+class RubricVersion(db.Model):
+    """A scoring rubric as it stood at one version; leads record the version that scored them."""
+
+    __tablename__ = "rubric_versions"
+    __table_args__ = (UniqueConstraint("event_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    rubric: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship()

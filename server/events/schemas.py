@@ -57,6 +57,111 @@ class ProductSchema(Schema):
     name = Text(required=True, min_length=1, max_length=200)
 
 
+class RubricRuleSchema(Schema):
+    """Points for one answer or one product of interest."""
+
+    question = Slug()
+    equals = ma.fields.Raw(metadata={"description": "Match an answer equal to this."})
+    at_least = ma.fields.Float(allow_nan=False, metadata={"description": "Match a number >= this."})
+    includes = Text(max_length=200, metadata={"description": "Match a multiple choice with this."})
+    product = Slug()
+    points = ma.fields.Integer(strict=True, required=True, validate=validate.Range(-1000, 1000))
+    reason = Text(max_length=200, allow_none=True)
+
+    @ma.validates_schema
+    def _one_condition(self, data: dict[str, Any], **kwargs: Any) -> None:
+        conditions = [key for key in ("equals", "at_least", "includes") if key in data]
+        if ("question" in data) == ("product" in data):
+            raise ma.ValidationError("A rule names either a question or a product.")
+        if "question" in data and len(conditions) != 1:
+            raise ma.ValidationError("A question rule has one of equals, at_least or includes.")
+        if "product" in data and conditions:
+            raise ma.ValidationError("A product rule has no condition.")
+        equals = data.get("equals")
+        if "equals" in data and not isinstance(equals, bool | str | int | float):
+            raise ma.ValidationError("equals must be text, a number, true or false.", "equals")
+        if isinstance(equals, str) and (len(equals) > 200 or "\x00" in equals):
+            raise ma.ValidationError("equals is at most 200 characters of text.", "equals")
+
+
+class RubricSchema(Schema):
+    """The scoring rubric sales and marketing agreed; the server numbers its versions."""
+
+    version = ma.fields.Integer(dump_only=True)
+    hot = ma.fields.Integer(strict=True, required=True, validate=validate.Range(-10000, 10000))
+    warm = ma.fields.Integer(strict=True, required=True, validate=validate.Range(-10000, 10000))
+    rules = ma.fields.List(
+        ma.fields.Nested(RubricRuleSchema), required=True, validate=validate.Length(max=200)
+    )
+
+    @ma.validates_schema
+    def _thresholds_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "hot" in data and "warm" in data and data["warm"] > data["hot"]:
+            raise ma.ValidationError("The warm threshold cannot be above the hot one.", "warm")
+
+
+def WebhookUrl(**kwargs: Any) -> ma.fields.Url:  # noqa: N802 - reads like a field class
+    """Return an http(s) URL field (loopback and intranet hosts allowed)."""
+    return ma.fields.Url(
+        schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=500), **kwargs
+    )
+
+
+_AT_MOST_500 = validate.Length(max=500)
+
+
+class RoutingRuleSchema(Schema):
+    """One routing rule; see server/routing/router.py."""
+
+    type = ma.fields.String(
+        required=True, validate=validate.OneOf(("named_account", "territory", "product"))
+    )
+    domains = ma.fields.List(Text(min_length=1, max_length=253), validate=validate.Length(max=500))
+    companies = ma.fields.List(
+        Text(min_length=1, max_length=200), validate=validate.Length(max=500)
+    )
+    countries = ma.fields.List(CountryField(), validate=validate.Length(max=250))
+    regions = ma.fields.List(Text(min_length=1, max_length=100), validate=validate.Length(max=250))
+    products = ma.fields.List(Slug(), validate=validate.Length(max=200))
+    rep_id = Id()
+    rep_ids = ma.fields.List(Id(), validate=validate.Length(max=200))
+
+    @ma.validates_schema
+    def _complete(self, data: dict[str, Any], **kwargs: Any) -> None:
+        kind = data.get("type")
+        if kind == "named_account" and not (
+            data.get("rep_id") and (data.get("domains") or data.get("companies"))
+        ):
+            raise ma.ValidationError("A named account needs rep_id and domains or companies.")
+        if kind == "territory" and not (
+            data.get("rep_ids") and (data.get("countries") or data.get("regions"))
+        ):
+            raise ma.ValidationError("A territory needs rep_ids and countries or regions.")
+        if kind == "product" and not (data.get("rep_ids") and data.get("products")):
+            raise ma.ValidationError("A product rule needs rep_ids and products.")
+
+
+class RoutingSchema(Schema):
+    """How the event's leads find their owner."""
+
+    rules = ma.fields.List(
+        ma.fields.Nested(RoutingRuleSchema), load_default=list, validate=validate.Length(max=100)
+    )
+    fallback_owner_id = Id(allow_none=True)
+    backup_owner_id = Id(
+        allow_none=True, metadata={"description": "Takes hot leads nobody acknowledged."}
+    )
+
+
+class EventAlertsSchema(Schema):
+    """Where alerts about this event's leads go, besides each rep's own channels."""
+
+    email = ma.fields.Boolean(metadata={"description": "Email reps (default true)."})
+    webhook_url = WebhookUrl(allow_none=True)
+    webhook_secret = Text(max_length=200, allow_none=True, load_only=True)
+    chat_webhook_url = WebhookUrl(allow_none=True)
+
+
 class EventSchema(Schema):
     """An event as the API shows and accepts it."""
 
@@ -83,7 +188,10 @@ class EventSchema(Schema):
     consent_version = ma.fields.Integer(
         dump_only=True, metadata={"description": "Bumped whenever consent_text changes."}
     )
-    rubric = ma.fields.Dict(dump_only=True, metadata={"description": "Scoring rubric."})
+    rubric = ma.fields.Nested(RubricSchema, metadata={"description": "Scoring rubric."})
+    routing = ma.fields.Nested(RoutingSchema)
+    alerts = ma.fields.Nested(EventAlertsSchema)
+    escalation_minutes = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=10080))
     active = ma.fields.Boolean()
     server_version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)

@@ -41,7 +41,7 @@ class Events(MethodView):
     @blp.response(201, EventSchema)
     def post(self, fields: dict[str, Any]) -> Event:
         """Create an event."""
-        return create_event(fields)
+        return create_event(fields, current_principal().user)
 
 
 @blp.route("/<id:event_id>")
@@ -57,7 +57,8 @@ class EventById(MethodView):
     @blp.response(200, EventSchema)
     def patch(self, fields: dict[str, Any], event_id: int) -> Event:
         """Change an event."""
-        return update_event(get_visible_event(current_principal(), event_id), fields)
+        principal = current_principal()
+        return update_event(get_visible_event(principal, event_id), fields, principal.user)
 
     @authorize(*MANAGERS)
     @blp.response(204)

@@ -104,6 +104,14 @@ class Lead(db.Model):
     consent_at: Mapped[datetime | None]
     consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    # The rubric's judgement (rating above is the staff's, which may differ).
+    score_points: Mapped[int | None]
+    score_band: Mapped[Rating | None] = mapped_column(str_enum(Rating, "score_band"))
+    score_reasons: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
+    rubric_version: Mapped[int | None]
+
     status: Mapped[LeadStatus] = mapped_column(
         str_enum(LeadStatus, "lead_status"), default=LeadStatus.NEW
     )
@@ -123,6 +131,16 @@ class Lead(db.Model):
     device: Mapped[Device] = relationship()
     captured_by: Mapped[User] = relationship(foreign_keys=[captured_by_id])
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+    @property
+    def score(self) -> dict[str, Any]:
+        """Return the rubric's score as one object, as the API shows it."""
+        return {
+            "points": self.score_points,
+            "band": self.score_band,
+            "reasons": self.score_reasons or [],
+            "rubric_version": self.rubric_version,
+        }
 
     @property
     def consent(self) -> dict[str, Any]:

@@ -52,6 +52,22 @@ class LeadContactSchema(Schema):
     consent = ma.fields.Nested(ConsentSchema, load_default=lambda: {"given": False})
 
 
+class ScoreReasonSchema(Schema):
+    """One rubric rule that matched."""
+
+    reason = ma.fields.String(dump_only=True)
+    points = ma.fields.Integer(dump_only=True)
+
+
+class ScoreSchema(Schema):
+    """The rubric's score of a lead, with the reasons and the rubric version used."""
+
+    points = ma.fields.Integer(dump_only=True, allow_none=True)
+    band = ma.fields.Enum(Rating, by_value=True, dump_only=True, allow_none=True)
+    reasons = ma.fields.List(ma.fields.Nested(ScoreReasonSchema), dump_only=True)
+    rubric_version = ma.fields.Integer(dump_only=True, allow_none=True)
+
+
 class LeadCreateSchema(LeadContactSchema):
     """A lead as a tablet sends it; the id is the UUID the tablet made."""
 
@@ -73,6 +89,7 @@ class LeadSchema(LeadCreateSchema):
     owner_id = ma.fields.Integer(dump_only=True, allow_none=True)
     owner = ma.fields.Nested(UserSummarySchema, dump_only=True, allow_none=True)
     acknowledged_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    score = ma.fields.Nested(ScoreSchema, dump_only=True)
     server_version = ma.fields.Integer(dump_only=True)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from server.alerts.models import AlertJob, AlertKind
+from server.alerts.outbox import alert_rows
 from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
@@ -17,12 +20,14 @@ from server.extensions import db
 from server.leads.access import visible_leads
 from server.leads.lifecycle import transition_error
 from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
+from server.routing.router import Router
 from server.users.models import Role, User
 from server.users.service import require_role
 from server.versioning import next_server_version
 from sync.contact import ContactError, normalise_email, normalise_phone
 from sync.leads import IDENTITY_MESSAGE, lacks_identity
 from sync.questions import answer_errors, drop_blank_answers
+from sync.scoring import score_lead
 
 PLAIN_COLUMNS = (
     "first_name",
@@ -138,14 +143,45 @@ CAPTURED_COLUMNS = (
 _EMPTY = {"answers": dict, "products": list, "consent_given": bool, "follow_up": bool}
 
 
+def _score_columns(event: Event, answers: dict[str, Any], products: list[str]) -> dict[str, Any]:
+    rubric = event.rubric or {}
+    score = score_lead(rubric, answers, products)
+    return {
+        "score_points": score.points,
+        "score_band": score.band,
+        "score_reasons": score.reasons,
+        "rubric_version": rubric.get("version", 0),
+    }
+
+
 class CapturedLeads:
-    """Rows of newly captured leads and their first timeline entries, inserted in bulk."""
+    """Rows of newly captured leads, their first timeline entries and the alerts they owe.
+
+    Each lead is scored and routed as it is queued; everything goes to the database
+    in the caller's transaction, so a lead is never stored without its alert jobs.
+    """
 
     def __init__(self, device: Device, team: set[int]):
         self.device = device
         self.team = team
+        self.router = Router(device.event)
         self.leads: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
+        self.alerts: list[dict[str, Any]] = []
+
+    def _activity(
+        self, lead_id: uuid.UUID, kind: ActivityKind, at: datetime, **detail: Any
+    ) -> None:
+        self.activities.append(
+            {
+                "lead_id": lead_id,
+                "kind": kind,
+                "at": at,
+                "actor_user_id": None,
+                "actor_device_id": self.device.id,
+                "detail": detail,
+            }
+        )
 
     def add(self, lead_id: uuid.UUID, fields: dict[str, Any], version: int) -> None:
         """Queue a lead captured on the device, at server version; raise LeadRejected."""
@@ -154,6 +190,7 @@ class CapturedLeads:
         row = {
             name: columns.get(name, _EMPTY.get(name, lambda: None)()) for name in CAPTURED_COLUMNS
         }
+        row.update(_score_columns(self.device.event, row["answers"], row["products"]))
         row.update(
             id=lead_id,
             event_id=self.device.event_id,
@@ -163,25 +200,30 @@ class CapturedLeads:
             received_at=now,
             updated_at=now,
             status=LeadStatus.NEW,
+            owner_id=None,
             server_version=version,
             field_versions={},
             consent_by_id=fields["captured_by_id"] if row["consent_given"] else None,
         )
         self.leads.append(row)
-        for kind, detail in (
-            (ActivityKind.CAPTURED, {"captured_at": fields["captured_at"].isoformat()}),
-            (ActivityKind.RECEIVED, {}),
-        ):
-            self.activities.append(
-                {
-                    "lead_id": lead_id,
-                    "kind": kind,
-                    "at": now,
-                    "actor_user_id": None,
-                    "actor_device_id": self.device.id,
-                    "detail": detail,
-                }
-            )
+        scored = {key: row[key] for key in ("score_points", "score_band", "rubric_version")}
+        captured_at = fields["captured_at"].isoformat()
+        self._activity(lead_id, ActivityKind.CAPTURED, now, captured_at=captured_at)
+        self._activity(lead_id, ActivityKind.RECEIVED, now)
+        self._activity(lead_id, ActivityKind.SCORED, now, **scored, reasons=row["score_reasons"])
+        decision = self.router.route(row)
+        self._activity(
+            lead_id,
+            ActivityKind.ROUTED,
+            now,
+            rule=decision.rule,
+            to_owner_id=decision.owner_id,
+            **decision.detail,
+        )
+        if decision.owner_id is not None:
+            row.update(owner_id=decision.owner_id, status=LeadStatus.ASSIGNED)
+            owner = self.router.users[decision.owner_id]
+            self.alerts += alert_rows(self.device.event, owner, lead_id, AlertKind.NEW_LEAD, now)
 
     def insert(self) -> None:
         """Insert the queued rows (leads first: activities refer to them)."""
@@ -189,7 +231,9 @@ class CapturedLeads:
             # Core inserts of the tables: ORM bulk inserts cost several times more per row.
             db.session.execute(insert(Lead.__table__), self.leads)
             db.session.execute(insert(Activity.__table__), self.activities)
-        self.leads, self.activities = [], []
+        if self.alerts:
+            db.session.execute(insert(AlertJob.__table__), self.alerts)
+        self.leads, self.activities, self.alerts = [], [], []
 
 
 def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
@@ -268,11 +312,27 @@ def edit_fields(
             setattr(lead, column, columns[column])
         field_versions[field] = [version, editor]
         changed.append(field)
+    if {"answers", "products"} & set(changed):
+        for column, value in _score_columns(lead.event, lead.answers, lead.products).items():
+            setattr(lead, column, value)
     if changed:
         lead.field_versions = field_versions
         lead.server_version = version
         _log(lead, ActivityKind.EDITED, principal, fields=changed)
     return conflicts
+
+
+def _insert_new_alerts(rows: list[dict[str, Any]]) -> None:
+    """Insert alert jobs whose idempotency key is not in the outbox yet."""
+    keys = [row["idempotency_key"] for row in rows]
+    known = set(
+        db.session.scalars(
+            select(AlertJob.idempotency_key).where(AlertJob.idempotency_key.in_(keys))
+        )
+    )
+    fresh = [row for row in rows if row["idempotency_key"] not in known]
+    if fresh:
+        db.session.execute(insert(AlertJob.__table__), fresh)
 
 
 def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
@@ -284,6 +344,8 @@ def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
     kind = ActivityKind.REASSIGNED if lead.owner_id else ActivityKind.ROUTED
     _log(lead, kind, principal, from_owner_id=lead.owner_id, to_owner_id=owner.id, rule="manual")
     lead.owner_id = owner.id
+    # The new owner hears of it like of a new lead (once: the outbox key is per rep).
+    _insert_new_alerts(alert_rows(lead.event, owner, lead.id, AlertKind.NEW_LEAD, utcnow()))
     if lead.status == LeadStatus.NEW:
         lead.status = LeadStatus.ASSIGNED
 

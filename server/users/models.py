@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db_types import JSONType, str_enum, utcnow
@@ -34,6 +35,10 @@ class User(db.Model):
     territory: Mapped[list[str]] = mapped_column(JSONType, default=list)
     products: Mapped[list[str]] = mapped_column(JSONType, default=list)
     daily_capacity: Mapped[int | None]
+    # How this person wants alerts: {"email": true, "webhook_url": ..., "chat_webhook_url": ...}
+    alerts: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=text("'{}'")
+    )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

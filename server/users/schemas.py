@@ -11,6 +11,24 @@ from server.users.models import Role
 MIN_PASSWORD = 10
 
 
+class UserAlertsSchema(Schema):
+    """How a person wants to hear about their new leads."""
+
+    email = ma.fields.Boolean()
+    webhook_url = ma.fields.Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        allow_none=True,
+        validate=validate.Length(max=500),
+    )
+    chat_webhook_url = ma.fields.Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        allow_none=True,
+        validate=validate.Length(max=500),
+    )
+
+
 class UserSchema(Schema):
     """A user as the API shows and accepts it; the password is write-only."""
 
@@ -24,6 +42,7 @@ class UserSchema(Schema):
     )
     products = ma.fields.List(Text(min_length=1, max_length=40), validate=validate.Length(max=200))
     daily_capacity = Count(allow_none=True)
+    alerts = ma.fields.Nested(UserAlertsSchema)
     active = ma.fields.Boolean()
     created_at = ma.fields.AwareDateTime(dump_only=True)
 

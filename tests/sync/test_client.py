@@ -92,7 +92,8 @@ def test_a_round_trip_uploads_saved_leads(
     for lead_id in ids:
         lead = paired.get_lead(lead_id)
         assert lead is not None
-        assert paired.lead_state(lead) == "uploaded"
+        # The server routed each lead to the booth's rep on arrival; the pull says so.
+        assert paired.lead_state(lead) == "routed" and lead["owner_id"] == booth.rep.id
         assert lead["server_version"] == on_server[lead_id]["server_version"]
     info = paired.sync_info()
     assert info["last_sync_at"] is not None and info["last_error"] is None
@@ -214,7 +215,7 @@ def test_a_rejected_lead_can_be_corrected(
     report = sync_client.sync_once()
 
     assert (report.pushed, report.rejected) == (1, 0)
-    assert paired.lead_state(paired.get_lead(lead_id)) == "uploaded"  # type: ignore[arg-type]
+    assert paired.lead_state(paired.get_lead(lead_id)) == "routed"  # type: ignore[arg-type]
     assert [lead["id"] for lead in server_leads(api, booth)] == [lead_id]
 
 

@@ -1,0 +1,1 @@
+"""Alerts to sales reps: rendering, channels, outbox and dispatch."""

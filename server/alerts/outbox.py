@@ -1,0 +1,56 @@
+"""Decide which alerts a routed lead owes, as outbox rows for the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+from server.alerts.models import AlertKind, Channel, JobStatus
+from server.events.models import Event
+from server.users.models import User
+
+
+def idempotency_key(
+    lead_id: uuid.UUID, rep_id: int, kind: AlertKind, channel: Channel, target: str
+) -> str:
+    """Return the key that makes one alert unique: this lead, to this rep, for this reason."""
+    where = hashlib.sha256(target.encode()).hexdigest()[:12]
+    return f"{lead_id}:{rep_id}:{kind.value}:{channel.value}:{where}"
+
+
+def targets(event: Event, rep: User) -> list[tuple[Channel, str]]:
+    """Return the channels and addresses an alert to rep about event goes to."""
+    mine, theirs = rep.alerts or {}, event.alerts or {}
+    chosen: list[tuple[Channel, str]] = []
+    if mine.get("email", True) and theirs.get("email", True):
+        chosen.append((Channel.EMAIL, rep.email))
+    for channel, key in ((Channel.WEBHOOK, "webhook_url"), (Channel.CHAT, "chat_webhook_url")):
+        for url in dict.fromkeys(u for u in (mine.get(key), theirs.get(key)) if u):
+            chosen.append((channel, url))
+    return chosen
+
+
+def alert_rows(
+    event: Event, rep: User, lead_id: uuid.UUID, kind: AlertKind, now: datetime
+) -> list[dict[str, Any]]:
+    """Return the outbox rows for one alert to rep, one per channel."""
+    return [
+        {
+            "lead_id": lead_id,
+            "rep_id": rep.id,
+            "kind": kind,
+            "channel": channel,
+            "target": target,
+            "idempotency_key": idempotency_key(lead_id, rep.id, kind, channel, target),
+            "status": JobStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "lease_until": None,
+            "last_error": None,
+            "created_at": now,
+            "delivered_at": None,
+        }
+        for channel, target in targets(event, rep)
+    ]

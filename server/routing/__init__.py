@@ -1,0 +1,1 @@
+"""Route each new lead to the right sales rep by the event's ordered rules."""

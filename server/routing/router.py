@@ -1,0 +1,150 @@
+"""Choose a lead's owner: named accounts, territory, product, round-robin, then a fallback.
+
+Rules are the event's ``routing`` JSON, tried in order::
+
+    {"rules": [
+        {"type": "named_account", "domains": ["acme.com"], "companies": ["Acme"], "rep_id": 4},
+        {"type": "territory", "countries": ["DE", "AT"], "regions": ["Bavaria"], "rep_ids": [5, 6]},
+        {"type": "product", "products": ["scanner"], "rep_ids": [7]}],
+     "fallback_owner_id": 2, "backup_owner_id": 3}
+
+A named account goes to its rep whatever their load. Other rules pick, among their
+reps who are active and under their daily capacity, the one with the fewest leads
+routed to them today (then the lowest id): a round-robin that stays fair when reps
+join late. When no rule yields a rep, every rep working the event is eligible;
+then the fallback owner takes it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from server.db_types import utcnow
+from server.events.models import Event, EventMember
+from server.extensions import db
+from server.leads.models import Lead
+from server.users.models import Role, User
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who owns the lead, and which rule said so (kept on the timeline)."""
+
+    owner_id: int | None
+    rule: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def start_of_day(event: Event, now: datetime | None = None) -> datetime:
+    """Return midnight today in the event's time zone, as an aware datetime."""
+    zone = ZoneInfo(event.timezone)
+    local = (now or utcnow()).astimezone(zone)
+    return datetime.combine(local.date(), time.min, tzinfo=zone)
+
+
+class Router:
+    """Route the leads of one event; keeps today's loads current across a batch."""
+
+    def __init__(self, event: Event, now: datetime | None = None):
+        self.event = event
+        self.config = event.routing or {}
+        member_reps = select(EventMember.user_id).where(EventMember.event_id == event.id)
+        self.team_reps = set(
+            db.session.scalars(
+                select(User.id).where(
+                    User.id.in_(member_reps), User.role == Role.REP, User.active.is_(True)
+                )
+            )
+        )
+        named = {
+            rep_id
+            for rule in self.config.get("rules", [])
+            for rep_id in [rule.get("rep_id"), *rule.get("rep_ids", [])]
+            if rep_id
+        }
+        wanted = (
+            named
+            | self.team_reps
+            | {self.config.get("fallback_owner_id"), self.config.get("backup_owner_id")}
+        )
+        self.users = {
+            user.id: user
+            for user in db.session.scalars(select(User).where(User.id.in_(wanted - {None})))
+            if user.active
+        }
+        since = start_of_day(event, now)
+        self.today: Counter[int] = Counter(
+            dict(
+                db.session.execute(
+                    select(Lead.owner_id, func.count())
+                    .where(Lead.event_id == event.id, Lead.received_at >= since)
+                    .where(Lead.owner_id.is_not(None))
+                    .group_by(Lead.owner_id)
+                ).all()
+            )
+        )
+
+    def _under_capacity(self, rep_id: int) -> bool:
+        user = self.users.get(rep_id)
+        if user is None or user.role != Role.REP:
+            return False
+        return user.daily_capacity is None or self.today[rep_id] < user.daily_capacity
+
+    def _least_loaded(self, rep_ids: set[int]) -> int | None:
+        eligible = [rep_id for rep_id in rep_ids if self._under_capacity(rep_id)]
+        if not eligible:
+            return None
+        return min(eligible, key=lambda rep_id: (self.today[rep_id], rep_id))
+
+    def _rule_candidates(self, rule: dict[str, Any], lead: dict[str, Any]) -> set[int]:
+        kind = rule.get("type")
+        if kind == "territory":
+            countries = {c.upper() for c in rule.get("countries", [])}
+            regions = {r.casefold() for r in rule.get("regions", [])}
+            region = (lead.get("region") or "").casefold()
+            if (lead.get("country") or "") in countries or (region and region in regions):
+                return set(rule.get("rep_ids", []))
+        elif kind == "product":
+            if set(rule.get("products", [])) & set(lead.get("products") or []):
+                return set(rule.get("rep_ids", []))
+        return set()
+
+    def _named_account(self, rule: dict[str, Any], lead: dict[str, Any]) -> bool:
+        email = lead.get("email") or ""
+        domain = email.rpartition("@")[2].casefold()
+        company = (lead.get("company") or "").casefold()
+        domains = {d.casefold() for d in rule.get("domains", [])}
+        companies = {c.casefold() for c in rule.get("companies", [])}
+        return bool((domain and domain in domains) or (company and company in companies))
+
+    def route(self, lead: dict[str, Any]) -> Decision:
+        """Choose the owner of a lead given as column values, and count it on their load."""
+        decision = self._decide(lead)
+        if decision.owner_id is not None:
+            self.today[decision.owner_id] += 1
+        return decision
+
+    def _decide(self, lead: dict[str, Any]) -> Decision:
+        for number, rule in enumerate(self.config.get("rules", []), start=1):
+            if rule.get("type") == "named_account":
+                rep = self.users.get(rule.get("rep_id"))
+                if rep is not None and self._named_account(rule, lead):
+                    return Decision(rep.id, "named_account", {"rule": number})
+                continue
+            candidates = self._rule_candidates(rule, lead)
+            chosen = self._least_loaded(candidates) if candidates else None
+            if chosen is not None:
+                return Decision(chosen, rule["type"], {"rule": number})
+        chosen = self._least_loaded(self.team_reps)
+        if chosen is not None:
+            return Decision(chosen, "round_robin")
+        fallback = self.users.get(self.config.get("fallback_owner_id"))
+        if fallback is not None:
+            return Decision(fallback.id, "fallback")
+        return Decision(None, "unrouted")
