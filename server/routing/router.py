@@ -135,12 +135,12 @@ class Router:
             if rule.get("type") == "named_account":
                 rep = self.users.get(rule.get("rep_id"))
                 if rep is not None and self._named_account(rule, lead):
-                    return Decision(rep.id, "named_account", {"rule": number})
+                    return Decision(rep.id, "named_account", {"rule_number": number})
                 continue
             candidates = self._rule_candidates(rule, lead)
             chosen = self._least_loaded(candidates) if candidates else None
             if chosen is not None:
-                return Decision(chosen, rule["type"], {"rule": number})
+                return Decision(chosen, rule["type"], {"rule_number": number})
         chosen = self._least_loaded(self.team_reps)
         if chosen is not None:
             return Decision(chosen, "round_robin")
