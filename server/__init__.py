@@ -76,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
 
     from server import models  # noqa: F401 - registers every table with the metadata
+    from server.ack.views import blp as ack_blp
     from server.auth.views import blp as auth_blp
     from server.devices.views import blp as devices_blp
     from server.errors import register_error_handlers
@@ -86,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (auth_blp, users_blp, events_blp, devices_blp, leads_blp, sync_blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(ack_blp)
     register_error_handlers(app)
 
     @app.get("/")

@@ -61,6 +61,16 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_TOKEN_TTL_HOURS": _int_env("TOKEN_TTL_HOURS", 12),
         "LEADBRIDGE_PAIRING_CODE_TTL_MINUTES": _int_env("PAIRING_CODE_TTL_MINUTES", 30),
         "LEADBRIDGE_PUBLIC_URL": _env("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Alerts: where email goes out, and how hard to try.
+        "LEADBRIDGE_SMTP_HOST": _env("SMTP_HOST", "localhost"),
+        "LEADBRIDGE_SMTP_PORT": _int_env("SMTP_PORT", 25),
+        "LEADBRIDGE_SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "LEADBRIDGE_SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "LEADBRIDGE_SMTP_STARTTLS": _env("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"),
+        "LEADBRIDGE_SMTP_SENDER": _env("SMTP_SENDER", "leadbridge@localhost"),
+        "LEADBRIDGE_ALERT_MAX_ATTEMPTS": _int_env("ALERT_MAX_ATTEMPTS", 8),
+        "LEADBRIDGE_ALERT_TIMEOUT_SECONDS": float(_env("ALERT_TIMEOUT_SECONDS", "10") or 10),
+        "LEADBRIDGE_ALERT_RETRY_BASE_SECONDS": float(_env("ALERT_RETRY_BASE_SECONDS", "2") or 2),
     }
     # Computed lazily: the secret may be written to disk, which tests must not cause.
     if "SECRET_KEY" not in given:

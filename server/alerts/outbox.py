@@ -7,8 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from server.alerts.models import AlertKind, Channel, JobStatus
+from sqlalchemy import insert, select
+
+from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
 from server.events.models import Event
+from server.extensions import db
 from server.users.models import User
 
 
@@ -54,3 +57,18 @@ def alert_rows(
         }
         for channel, target in targets(event, rep)
     ]
+
+
+def insert_new_alerts(rows: list[dict[str, Any]]) -> None:
+    """Add alert jobs whose idempotency key is not in the outbox yet (same transaction)."""
+    keys = [row["idempotency_key"] for row in rows]
+    if not keys:
+        return
+    known = set(
+        db.session.scalars(
+            select(AlertJob.idempotency_key).where(AlertJob.idempotency_key.in_(keys))
+        )
+    )
+    fresh = [row for row in rows if row["idempotency_key"] not in known]
+    if fresh:
+        db.session.execute(insert(AlertJob.__table__), fresh)

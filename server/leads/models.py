@@ -118,6 +118,7 @@ class Lead(db.Model):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     deal_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime | None]  # when the current owner got it (escalation clock)
     acknowledged_at: Mapped[datetime | None]
 
     server_version: Mapped[int] = mapped_column(BigInteger, index=True)

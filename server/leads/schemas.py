@@ -88,6 +88,7 @@ class LeadSchema(LeadCreateSchema):
     deal_value = Money(dump_only=True, allow_none=True)
     owner_id = ma.fields.Integer(dump_only=True, allow_none=True)
     owner = ma.fields.Nested(UserSummarySchema, dump_only=True, allow_none=True)
+    assigned_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     acknowledged_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     score = ma.fields.Nested(ScoreSchema, dump_only=True)
     server_version = ma.fields.Integer(dump_only=True)

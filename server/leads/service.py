@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from server.alerts.models import AlertJob, AlertKind
-from server.alerts.outbox import alert_rows
+from server.alerts.outbox import alert_rows, insert_new_alerts
 from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
@@ -201,6 +201,7 @@ class CapturedLeads:
             updated_at=now,
             status=LeadStatus.NEW,
             owner_id=None,
+            assigned_at=None,
             server_version=version,
             field_versions={},
             consent_by_id=fields["captured_by_id"] if row["consent_given"] else None,
@@ -221,7 +222,7 @@ class CapturedLeads:
             **decision.detail,
         )
         if decision.owner_id is not None:
-            row.update(owner_id=decision.owner_id, status=LeadStatus.ASSIGNED)
+            row.update(owner_id=decision.owner_id, status=LeadStatus.ASSIGNED, assigned_at=now)
             owner = self.router.users[decision.owner_id]
             self.alerts += alert_rows(self.device.event, owner, lead_id, AlertKind.NEW_LEAD, now)
 
@@ -322,19 +323,6 @@ def edit_fields(
     return conflicts
 
 
-def _insert_new_alerts(rows: list[dict[str, Any]]) -> None:
-    """Insert alert jobs whose idempotency key is not in the outbox yet."""
-    keys = [row["idempotency_key"] for row in rows]
-    known = set(
-        db.session.scalars(
-            select(AlertJob.idempotency_key).where(AlertJob.idempotency_key.in_(keys))
-        )
-    )
-    fresh = [row for row in rows if row["idempotency_key"] not in known]
-    if fresh:
-        db.session.execute(insert(AlertJob.__table__), fresh)
-
-
 def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
     if not principal.is_manager:
         fail(403, "Only admins and marketers reassign leads.")
@@ -344,8 +332,9 @@ def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
     kind = ActivityKind.REASSIGNED if lead.owner_id else ActivityKind.ROUTED
     _log(lead, kind, principal, from_owner_id=lead.owner_id, to_owner_id=owner.id, rule="manual")
     lead.owner_id = owner.id
+    lead.assigned_at = utcnow()
     # The new owner hears of it like of a new lead (once: the outbox key is per rep).
-    _insert_new_alerts(alert_rows(lead.event, owner, lead.id, AlertKind.NEW_LEAD, utcnow()))
+    insert_new_alerts(alert_rows(lead.event, owner, lead.id, AlertKind.NEW_LEAD, utcnow()))
     if lead.status == LeadStatus.NEW:
         lead.status = LeadStatus.ASSIGNED
 

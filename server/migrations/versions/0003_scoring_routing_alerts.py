@@ -154,6 +154,9 @@ def upgrade():
             )
         )
         batch_op.add_column(sa.Column("rubric_version", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("assigned_at", server.db_types.UTCDateTime(timezone=True), nullable=True)
+        )
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
@@ -171,6 +174,7 @@ def downgrade():
         batch_op.drop_column("alerts")
 
     with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_column("assigned_at")
         batch_op.drop_column("rubric_version")
         batch_op.drop_column("score_reasons")
         # SQLite rebuilds the table: the CHECK on the column must go first.

@@ -1,0 +1,1 @@
+"""One-click acknowledgement from the signed link in an alert."""

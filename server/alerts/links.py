@@ -1,0 +1,36 @@
+"""Signed links in alerts: a rep acknowledges a lead in one click, without logging in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+ACK_SALT = "leadbridge-ack-v1"
+ACK_LINK_DAYS = 7
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=ACK_SALT)
+
+
+def ack_url(lead_id: uuid.UUID, rep_id: int) -> str:
+    """Return the link that acknowledges lead_id on behalf of rep_id."""
+    token = _serializer().dumps({"lead": str(lead_id), "rep": rep_id})
+    return f"{current_app.config['LEADBRIDGE_PUBLIC_URL']}/ack/{token}"
+
+
+def lead_url(lead_id: uuid.UUID) -> str:
+    """Return the address of a lead for people (the API for now; the dashboard later)."""
+    return f"{current_app.config['LEADBRIDGE_PUBLIC_URL']}/api/v1/leads/{lead_id}"
+
+
+def read_ack_token(token: str) -> dict[str, Any] | None:
+    """Return {"lead", "rep"} from a valid, unexpired ack token; None for anything else."""
+    try:
+        data = _serializer().loads(token, max_age=ACK_LINK_DAYS * 24 * 3600)
+        return {"lead": uuid.UUID(data["lead"]), "rep": int(data["rep"])}
+    except (BadData, KeyError, TypeError, ValueError):
+        return None
