@@ -36,11 +36,19 @@ def main() -> None:
 @click.option("--threads", default=8, show_default=True, type=int)
 @with_appcontext
 def serve(host: str, port: int, threads: int) -> None:
-    """Serve leadbridge with waitress (a production-grade WSGI server, also on Windows)."""
+    """Serve leadbridge with waitress, with the alert dispatcher running in the same process."""
     import waitress
 
+    from server.alerts.dispatcher import Dispatcher
+
+    app = current_app._get_current_object()
+    dispatcher = Dispatcher(app)
+    dispatcher.start()
     click.echo(f"leadbridge is serving on http://{host}:{port}/  (API docs: /api/docs)")
-    waitress.serve(current_app._get_current_object(), host=host, port=port, threads=threads)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads)
+    finally:
+        dispatcher.stop()
 
 
 @main.command("create-user")

@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import BigId, str_enum, utcnow
 from server.extensions import db
+from server.leads.models import Lead
 
 
 class AlertKind(enum.StrEnum):
@@ -59,3 +60,5 @@ class AlertJob(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+    lead: Mapped[Lead] = relationship()

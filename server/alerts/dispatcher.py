@@ -1,0 +1,170 @@
+"""Deliver the alert outbox: at least once, retried with backoff, dead-lettered in the end.
+
+Runs as a thread inside the server by default (``leadbridge serve``). Each round
+claims due jobs with a lease (a conditional UPDATE, so two dispatchers never send
+the same job at once, and a crashed one's jobs are taken over when the lease ends),
+delivers them, and records the outcome. A job delivered but not yet recorded when
+the process dies is sent again: receivers de-duplicate by its idempotency key.
+The same round also escalates hot leads nobody acknowledged (server/alerts/escalation.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import or_, select, update
+
+from server.alerts.channels import DeliveryError, SmtpSettings, send_chat, send_email, send_webhook
+from server.alerts.context import alert_context
+from server.alerts.escalation import escalate_due
+from server.alerts.message import render_alert
+from server.alerts.models import AlertJob, Channel, JobStatus
+from server.db_types import utcnow
+from server.extensions import db
+from server.leads.models import Activity, ActivityKind
+from sync.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+
+
+def smtp_settings(config: dict[str, Any]) -> SmtpSettings:
+    """Return the SMTP settings from the app's config."""
+    return SmtpSettings(
+        host=config["LEADBRIDGE_SMTP_HOST"],
+        port=config["LEADBRIDGE_SMTP_PORT"],
+        username=config.get("LEADBRIDGE_SMTP_USERNAME") or None,
+        password=config.get("LEADBRIDGE_SMTP_PASSWORD") or None,
+        starttls=config["LEADBRIDGE_SMTP_STARTTLS"],
+        sender=config["LEADBRIDGE_SMTP_SENDER"],
+    )
+
+
+class Dispatcher:
+    """Deliver due alert jobs of one app; run_once() for a round, start() for a thread."""
+
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        poll_seconds: float = 0.2,
+        batch: int = 20,
+    ):
+        self.app = app
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.max_attempts = app.config["LEADBRIDGE_ALERT_MAX_ATTEMPTS"]
+        self.timeout = app.config["LEADBRIDGE_ALERT_TIMEOUT_SECONDS"]
+        self.backoff = Backoff(base=app.config["LEADBRIDGE_ALERT_RETRY_BASE_SECONDS"], cap=600.0)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _claim(self, now: datetime) -> list[int]:
+        due = db.session.scalars(
+            select(AlertJob.id)
+            .where(AlertJob.status == JobStatus.PENDING, AlertJob.next_attempt_at <= now)
+            .where(or_(AlertJob.lease_until.is_(None), AlertJob.lease_until < now))
+            .order_by(AlertJob.next_attempt_at, AlertJob.id)
+            .limit(self.batch)
+        ).all()
+        claimed = []
+        for job_id in due:
+            won = db.session.execute(
+                update(AlertJob)
+                .where(AlertJob.id == job_id, AlertJob.status == JobStatus.PENDING)
+                .where(or_(AlertJob.lease_until.is_(None), AlertJob.lease_until < now))
+                .values(lease_until=now + LEASE)
+            ).rowcount
+            if won:
+                claimed.append(job_id)
+        db.session.commit()
+        return claimed
+
+    def _send(self, job: AlertJob) -> None:
+        message = render_alert(alert_context(job), job.idempotency_key, job.kind.value)
+        if job.channel == Channel.EMAIL:
+            send_email(smtp_settings(self.app.config), job.target, message)
+        elif job.channel == Channel.WEBHOOK:
+            secret = (job.lead.event.alerts or {}).get("webhook_secret") or ""
+            send_webhook(job.target, secret, message, timeout=self.timeout)
+        else:
+            send_chat(job.target, message, timeout=self.timeout)
+
+    def deliver(self, job_id: int) -> None:
+        """Deliver one claimed job and record the outcome (needs an app context)."""
+        job = db.session.get(AlertJob, job_id)
+        if job is None or job.status != JobStatus.PENDING:
+            return
+        try:
+            self._send(job)
+        except DeliveryError as error:
+            job.attempts += 1
+            job.last_error = str(error)[:300]
+            job.lease_until = None
+            if error.retryable and job.attempts < self.max_attempts:
+                delay = self.backoff.next_delay(job.attempts - 1)
+                job.next_attempt_at = self.clock() + timedelta(seconds=delay)
+            else:
+                job.status = JobStatus.DEAD
+            # Only ids and the channel: the error text is free of personal data by contract.
+            log.warning("alert %s via %s failed (attempt %s)", job.id, job.channel, job.attempts)
+        else:
+            job.attempts += 1
+            job.status = JobStatus.DELIVERED
+            job.delivered_at = self.clock()
+            job.lease_until = None
+            db.session.add(
+                Activity(
+                    lead_id=job.lead_id,
+                    kind=ActivityKind.ALERTED,
+                    at=job.delivered_at,
+                    detail={
+                        "channel": job.channel.value,
+                        "alert": job.kind.value,
+                        "rep_id": job.rep_id,
+                    },
+                )
+            )
+        db.session.commit()
+
+    def run_once(self) -> int:
+        """Escalate what is due, then deliver due jobs; return how many jobs were handled."""
+        with self.app.app_context():
+            escalate_due(self.clock())
+            handled = 0
+            while True:
+                claimed = self._claim(self.clock())
+                for job_id in claimed:
+                    self.deliver(job_id)
+                handled += len(claimed)
+                if len(claimed) < self.batch:
+                    return handled
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep delivering after a bad round; the error is logged
+                log.exception("alert dispatch round failed")
+                with self.app.app_context():
+                    db.session.rollback()
+            self._stop.wait(self.poll_seconds)
+
+    def start(self) -> None:
+        """Deliver in a background thread until stop()."""
+        self._thread = threading.Thread(target=self._loop, name="alert-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background thread after its current round."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
