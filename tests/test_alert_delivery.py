@@ -75,6 +75,10 @@ def _jobs(app: Flask) -> list[AlertJob]:
         return list(jobs)
 
 
+def _job(app: Flask, channel: str) -> AlertJob:
+    return next(job for job in _jobs(app) if job.channel.value == channel)
+
+
 def _with_webhook(client: FlaskClient, booth: Booth, receiver: WebhookReceiver) -> None:
     alerts = {
         "webhook_url": receiver.url("/hook"),
@@ -181,9 +185,9 @@ def test_a_channel_that_stays_down_is_dead_lettered(
     for _ in range(4):
         dispatcher.run_once()
         clock.advance(minutes=11)
-    hook = next(job for job in _jobs(app) if job.channel.value == "webhook")
+    hook = _job(app, "webhook")
     assert hook.status == JobStatus.DEAD and hook.attempts == 3
-    email = next(job for job in _jobs(app) if job.channel.value == "email")
+    email = _job(app, "email")
     assert email.status == JobStatus.DELIVERED
 
 
@@ -199,7 +203,7 @@ def test_a_rejected_webhook_is_not_retried(
     receiver.fail_with = 410
     api.capture(booth.tablet, booth.staff)
     dispatcher.run_once()
-    hook = next(job for job in _jobs(app) if job.channel.value == "webhook")
+    hook = _job(app, "webhook")
     assert hook.status == JobStatus.DEAD and hook.attempts == 1
 
 
