@@ -29,16 +29,20 @@ SECRET = "whsec-test"
 
 
 class Clock:
-    """Real time, plus however far the test has moved it forward."""
+    """A clock that stands still until the test moves it.
+
+    It starts a few seconds ahead so that jobs written during the test are due, and it
+    does not follow real time, so a retry delayed by even a millisecond is not due yet.
+    """
 
     def __init__(self) -> None:
-        self.offset = timedelta()
+        self.now = utcnow() + timedelta(seconds=5)
 
     def __call__(self) -> datetime:
-        return utcnow() + self.offset
+        return self.now
 
     def advance(self, **delta: float) -> None:
-        self.offset += timedelta(**delta)
+        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -133,6 +137,8 @@ def test_a_new_lead_is_alerted_once_on_every_channel_with_its_context(
     assert hooks[0].headers["Idempotency-Key"] == hooks[0].json["idempotency_key"]
     assert any(r.path == "/chat" and "blocks" in r.json for r in receiver.requests)
     assert {job.status for job in _jobs(app)} == {JobStatus.DELIVERED}
+    shown = client.get(f"/api/v1/leads/{lead['id']}", headers=booth.marketer.headers).json
+    assert shown["received_at"] <= shown["alerted_at"] and shown["first_contact_at"] is None
     timeline = client.get(
         f"/api/v1/leads/{lead['id']}/timeline", headers=booth.marketer.headers
     ).json

@@ -160,7 +160,10 @@ def test_lead_moves_forward_through_the_funnel(api: ApiHelper, booth: Booth, cli
     rep = booth.rep.headers
     ack = client.patch(url, json={"status": "acknowledged"}, headers=rep)
     assert ack.status_code == 200 and ack.json["acknowledged_at"]
-    assert client.patch(url, json={"status": "meeting"}, headers=rep).status_code == 200
+    meeting = client.patch(url, json={"status": "meeting"}, headers=rep)
+    assert meeting.status_code == 200
+    # A meeting means sales reached the visitor: speed to lead records the first contact.
+    assert meeting.json["first_contact_at"] >= ack.json["acknowledged_at"]
     back = client.patch(url, json={"status": "contacted"}, headers=rep)
     assert back.status_code == 409
     no_value = client.patch(url, json={"status": "won"}, headers=rep)

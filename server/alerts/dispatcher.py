@@ -121,6 +121,8 @@ class Dispatcher:
             job.status = JobStatus.DELIVERED
             job.delivered_at = self.clock()
             job.lease_until = None
+            if job.lead.alerted_at is None:
+                job.lead.alerted_at = job.delivered_at
             db.session.add(
                 Activity(
                     lead_id=job.lead_id,

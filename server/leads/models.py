@@ -119,7 +119,10 @@ class Lead(db.Model):
     deal_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime | None]  # when the current owner got it (escalation clock)
+    # Speed to lead: captured_at and received_at above, then these, each set once.
+    alerted_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
 
     server_version: Mapped[int] = mapped_column(BigInteger, index=True)
     # {field: [server_version, device_id or None]}: when each tablet-editable field last

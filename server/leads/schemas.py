@@ -89,7 +89,9 @@ class LeadSchema(LeadCreateSchema):
     owner_id = ma.fields.Integer(dump_only=True, allow_none=True)
     owner = ma.fields.Nested(UserSummarySchema, dump_only=True, allow_none=True)
     assigned_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    alerted_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     acknowledged_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    first_contact_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     score = ma.fields.Nested(ScoreSchema, dump_only=True)
     server_version = ma.fields.Integer(dump_only=True)
 

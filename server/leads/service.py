@@ -202,6 +202,9 @@ class CapturedLeads:
             status=LeadStatus.NEW,
             owner_id=None,
             assigned_at=None,
+            alerted_at=None,
+            acknowledged_at=None,
+            first_contact_at=None,
             server_version=version,
             field_versions={},
             consent_by_id=fields["captured_by_id"] if row["consent_given"] else None,
@@ -339,6 +342,12 @@ def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
         lead.status = LeadStatus.ASSIGNED
 
 
+# Reaching any of these means sales spoke to the visitor.
+CONTACTED_OR_LATER = frozenset(
+    {LeadStatus.CONTACTED, LeadStatus.MEETING, LeadStatus.QUALIFIED, LeadStatus.WON}
+)
+
+
 def _change_status(lead: Lead, principal: Principal, changes: dict[str, Any]) -> None:
     target: LeadStatus = changes["status"]
     reason, value = changes.get("reason"), changes.get("value")
@@ -348,9 +357,12 @@ def _change_status(lead: Lead, principal: Principal, changes: dict[str, Any]) ->
     if problem:
         fail(409, problem)
     kind = ActivityKind.STATUS_CHANGED
+    now = utcnow()
     if target == LeadStatus.ACKNOWLEDGED:
-        lead.acknowledged_at = utcnow()
+        lead.acknowledged_at = now
         kind = ActivityKind.ACKNOWLEDGED
+    elif target in CONTACTED_OR_LATER and lead.first_contact_at is None:
+        lead.first_contact_at = now
     detail: dict[str, Any] = {"from": lead.status.value, "to": target.value}
     if reason:
         detail["reason"] = reason

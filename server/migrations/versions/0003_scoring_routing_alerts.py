@@ -154,9 +154,10 @@ def upgrade():
             )
         )
         batch_op.add_column(sa.Column("rubric_version", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("assigned_at", server.db_types.UTCDateTime(timezone=True), nullable=True)
-        )
+        for column in ("assigned_at", "alerted_at", "first_contact_at"):
+            batch_op.add_column(
+                sa.Column(column, server.db_types.UTCDateTime(timezone=True), nullable=True)
+            )
 
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
@@ -174,7 +175,8 @@ def downgrade():
         batch_op.drop_column("alerts")
 
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.drop_column("assigned_at")
+        for column in ("assigned_at", "alerted_at", "first_contact_at"):
+            batch_op.drop_column(column)
         batch_op.drop_column("rubric_version")
         batch_op.drop_column("score_reasons")
         # SQLite rebuilds the table: the CHECK on the column must go first.
