@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean
+.PHONY: install run app test lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "leadbridge needs Python 3.11 or newer (set PYTHON=python3.x)")'
@@ -18,6 +18,9 @@ run: $(STAMP)
 	$(BIN)/leadbridge db upgrade
 	$(BIN)/leadbridge seed-demo
 	$(BIN)/leadbridge serve
+
+app: $(STAMP)
+	$(BIN)/python -m mobile --server http://127.0.0.1:5000
 
 test: $(STAMP) lint
 	$(BIN)/pytest

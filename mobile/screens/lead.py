@@ -1,0 +1,96 @@
+"""Read and correct one lead; rejected leads show the server's reasons at their fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kivy.app import App
+from kivy.properties import ColorProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from mobile import forms
+from mobile.leadlist import STATE_COLORS, STATE_LABELS, captured_label, display_name
+from sync.store import LeadInvalid, lead_state
+
+
+def conflict_lines(conflicts: list[dict[str, Any]]) -> str:
+    """Return the conflicts of a lead as lines: the server's value was kept."""
+    return "\n".join(
+        f'{c["field"]}: the server kept "{c["server_value"]}" (this tablet had '
+        f'"{c["device_value"]}")'
+        for c in conflicts
+    )
+
+
+class LeadScreen(Screen):
+    """One lead in the same form as capture; saving sends only the changed fields."""
+
+    lead_id = StringProperty("")
+    title = StringProperty("")
+    state_text = StringProperty("")
+    state_color = ColorProperty((0.5, 0.5, 0.5, 1))
+    details = StringProperty("")
+    message = StringProperty("")
+    conflicts_text = StringProperty("")
+
+    def show(self, lead_id: str) -> None:
+        """Load a lead into the form."""
+        app = App.get_running_app()
+        lead = app.store.get_lead(lead_id)
+        if lead is None:
+            self.message = "This lead is no longer on the tablet."
+            return
+        self.lead_id = lead_id
+        self._lead = lead
+        form = self.ids.form
+        event = dict(app.event)
+        if form.event != event:
+            form.build(event)  # only when the questions may differ: building costs a frame
+        form.set_values(forms.values_from_lead(lead, form.specs))
+        state = lead_state(lead)
+        self.state_text = STATE_LABELS[state]
+        self.state_color = STATE_COLORS[state]
+        self.title = display_name(lead)
+        owner = f" · with {lead['owner_name']}" if lead.get("owner_name") else ""
+        when = captured_label(lead.get("captured_at"), datetime.now().astimezone())
+        self.details = f"Captured {when}{owner}"
+        self.conflicts_text = conflict_lines(app.store.conflicts(lead_id))
+        self.message = ""
+        if state == "rejected":
+            errors = forms.errors_by_key(lead.get("rejected_errors") or {})
+            form.show_errors(errors)
+            self.message = errors.get(
+                forms.FORM_ERROR, "The server refused this lead: correct the fields in red."
+            )
+
+    def save(self) -> bool:
+        """Save the changes; return whether they were stored."""
+        app = App.get_running_app()
+        form = self.ids.form
+        fields = forms.to_lead_fields(
+            form.values(),
+            form.specs,
+            app.event,
+            now=datetime.now().astimezone(),
+            previous_consent=self._lead.get("consent"),
+        )
+        changes = forms.changed_fields(self._lead, fields)
+        if not changes:
+            app.toast("Nothing changed.")
+            app.go("leads")
+            return False
+        try:
+            app.store.update_lead(self.lead_id, changes)
+        except LeadInvalid as error:
+            errors = forms.errors_by_key(error.errors)
+            form.show_errors(errors)
+            self.message = errors.get(forms.FORM_ERROR) or "Check the fields marked in red."
+            return False
+        except KeyError:
+            self.message = "This lead is no longer on the tablet."
+            return False
+        app.toast("Changes saved.")
+        app.lead_saved()
+        app.go("leads")
+        return True

@@ -1,0 +1,352 @@
+"""UI scenarios run by the driver in a real window, one per subprocess.
+
+Each scenario is a generator over the UI helpers (tests/mobile/ui.py); it records
+what the pytest side needs to check in ctx.result.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from tests.mobile.data import (
+    BADGES,
+    EXPECTED_BADGES,
+    FIRST_LEAD,
+    OFFLINE_LEADS,
+    SERVER_HAS_IT,
+)
+from tests.mobile.ui import UI, ScenarioFailed, Wait
+
+
+@dataclass
+class Context:
+    """What a scenario is given and what it reports."""
+
+    app: Any
+    ui: UI
+    options: dict[str, Any]
+    relay: Any = None
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Call the server's API directly (not through the relay) as the event manager."""
+        return requests.request(
+            method,
+            self.options["server"] + path,
+            headers={"Authorization": self.options["auth"]},
+            timeout=10,
+            **kwargs,
+        )
+
+    def server_ids(self) -> set[str]:
+        """Return the ids of the leads the server holds for this event."""
+        response = self.api(
+            "GET", "/api/v1/leads", params={"page_size": 200, "event_id": self.app.event["id"]}
+        )
+        response.raise_for_status()
+        return {lead["id"] for lead in response.json()["items"]}
+
+
+def check(condition: Any, message: str) -> None:
+    """Fail the scenario with message unless condition holds."""
+    if not condition:
+        raise ScenarioFailed(message)
+
+
+def nav(ui: UI, label: str) -> Any:
+    """Return the top bar's button with this label on the current screen."""
+    bar = ui.screen.children[0].children[-1]
+    for child in bar.children:
+        if getattr(child, "text", None) == label:
+            return child
+    raise ScenarioFailed(f"no {label!r} in the top bar")
+
+
+def rows(ui: UI) -> list[Any]:
+    """Return the lead list's rows on screen, top first."""
+    shown = ui.screen.ids.list.layout_manager.children
+    return sorted((row for row in shown if row.lead_id), key=lambda row: -row.y)
+
+
+def type_lead(ui: UI, values: dict[str, str]) -> Iterator[Any]:
+    """Type text fields of the capture form."""
+    for key, text in values.items():
+        yield from ui.fill_text(key, text)
+
+
+def save_and_wait(ui: UI) -> Iterator[Any]:
+    """Tap Save lead and wait until the form is clear for the next visitor."""
+    screen = ui.screen
+    yield from ui.tap(screen.ids.save_button)
+    yield Wait(
+        lambda: screen.ids.form.values()["first_name"] == "" and ui.app.toast_text,
+        "the form to clear after saving",
+        timeout=5,
+    )
+
+
+# -- pair, capture, list, sync; offline and back; revoked ---------------------------------
+
+
+def full(ctx: Context) -> Iterator[Any]:
+    """Pair against the live server, capture and sync, lose the network, get it back."""
+    ui, app, relay = ctx.ui, ctx.app, ctx.relay
+    yield ui.on("pairing")
+    yield from ui.shot("01-pairing")
+    screen = ui.screen
+    yield from ui.type(screen.ids.server, relay.url)
+    yield from ui.type(screen.ids.code, ctx.options["code"])
+    yield from ui.tap(screen.ids.pair_button)
+    yield ui.on("staff")
+    yield Wait(lambda: len(ui.screen.ids.people.children) >= 2, "the team to show")
+    yield from ui.shot("02-staff")
+    staff = next(
+        b for b in ui.screen.ids.people.children if b.text.startswith(ctx.options["staff"])
+    )
+    yield from ui.tap(staff)
+    yield ui.on("home")
+    yield Wait(lambda: app.summary is not None, "the home figures")
+    yield from ui.shot("03-home")
+
+    yield from ui.tap(ui.screen.ids.new_lead)
+    yield ui.on("capture")
+    yield from type_lead(ui, FIRST_LEAD)
+    yield from ui.tick("consent")
+    yield from ui.choose("answers.budget", "Yes")
+    yield from ui.choose("answers.timeframe", "Now")
+    yield from ui.choose("answers.topics", "A", "C")
+    yield from ui.choose("products", "Scanner")
+    yield from ui.choose("rating", "Hot")
+    yield from ui.tick("follow_up")
+    form = ui.screen.ids.form
+    yield from ui.tap(form.fields["first_name"].ids.entry)  # back to the top for the picture
+    yield from ui.shot("04-capture-filled")
+    yield from save_and_wait(ui)
+    yield from ui.shot("05-capture-saved")
+    leads = app.store.search_leads()
+    check(len(leads) == 1, f"one lead on the tablet, found {len(leads)}")
+    ctx.result["first_lead"] = leads[0]["id"]
+
+    yield from ui.tap(nav(ui, "Leads"))
+    yield ui.on("leads")
+    yield Wait(lambda: [row.title for row in rows(ui)] == ["Ann Example"], "Ann in the list")
+    yield Wait(lambda: app.store.outbox_size() == 0, "the lead to upload")
+    yield from ui.tap(nav(ui, "Leads"))  # tapping the tab again refreshes it
+    yield Wait(lambda: rows(ui)[0].state_label in SERVER_HAS_IT, "the uploaded state")
+    yield from ui.shot("06-leads")
+    check(ctx.result["first_lead"] in ctx.server_ids(), "the server has the lead")
+
+    yield from ui.tap(rows(ui)[0])
+    yield ui.on("lead")
+    check(ui.screen.state_text in SERVER_HAS_IT, f"lead state {ui.screen.state_text}")
+    yield from ui.shot("07-lead")
+
+    # The hall's network goes away: leads are kept and wait.
+    relay.stop()
+    for first, last in OFFLINE_LEADS:
+        yield from ui.tap(nav(ui, "New lead"))
+        yield ui.on("capture")
+        yield from type_lead(
+            ui, {"first_name": first, "last_name": last, "email": f"{first.lower()}@example.com"}
+        )
+        yield from ui.choose("answers.budget", "No")
+        yield from save_and_wait(ui)
+    check(app.store.outbox_size() == 3, "three leads wait in the outbox")
+    yield from ui.tap(nav(ui, "Home"))
+    yield ui.on("home")
+    yield Wait(lambda: app.connection == "offline", "the app to notice it is offline")
+    yield Wait(
+        lambda: app.summary is not None and app.summary.waiting_text.startswith("3 "),
+        "3 waiting on the home screen",
+    )
+    yield from ui.shot("08-home-offline")
+    check(ctx.server_ids() == {ctx.result["first_lead"]}, "the server got nothing while offline")
+
+    yield from ui.tap(nav(ui, "Settings"))
+    yield ui.on("settings")
+    yield from ui.tap(ui.screen.ids.unpair_button)
+    check("3 changes still waiting" in ui.screen.message, f"refused: {ui.screen.message!r}")
+    yield from ui.shot("09-settings-unpair-refused")
+
+    # The network is back: the reconnect probe notices, and the three go up.
+    relay.start()
+    yield Wait(lambda: app.store.outbox_size() == 0, "the offline leads to upload", 20)
+    ctx.result["lead_ids"] = [lead["id"] for lead in app.store.search_leads()]
+    yield Wait(lambda: ctx.server_ids() == set(ctx.result["lead_ids"]), "all four on the server")
+    yield from ui.tap(nav(ui, "Home"))
+    yield ui.on("home")
+    yield Wait(lambda: app.connection == "online", "online again")
+    yield Wait(
+        lambda: app.summary is not None and app.summary.waiting_text == "Everything uploaded",
+        "everything uploaded on the home screen",
+    )
+    yield from ui.shot("10-home-synced")
+
+    # The manager revokes the tablet: syncing stops and the tablet says so.
+    device_id = app.store.pairing()["device_id"]
+    response = ctx.api("POST", f"/api/v1/devices/{device_id}/revoke")
+    check(response.status_code == 200, f"revoke answered {response.status_code}")
+    yield from ui.tap(nav(ui, "Settings"))
+    yield ui.on("settings")
+    yield from ui.tap(ui.screen.ids.sync_button)
+    yield Wait(lambda: app.connection == "revoked", "the app to see it was revoked")
+    yield from ui.tap(nav(ui, "Home"))
+    yield ui.on("home")
+    yield Wait(
+        lambda: app.summary is not None and app.summary.connection == "revoked",
+        "the revoked message",
+    )
+    yield from ui.shot("11-home-revoked")
+    check(app.sync is None, "syncing stopped")
+
+
+# -- badge scanning -------------------------------------------------------------------------
+
+
+def qr_frame(payload: str) -> Any:
+    """Return a camera-like frame holding a QR code of payload (a grey, larger picture)."""
+    import segno
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    segno.make(payload, error="m").save(buffer, kind="png", scale=6, border=4)
+    buffer.seek(0)
+    code = Image.open(buffer).convert("L")
+    frame = Image.new("L", (1280, 720), 200)
+    frame.paste(code, ((1280 - code.width) // 2, (720 - code.height) // 2))
+    return frame
+
+
+def blank_frame() -> Any:
+    """Return a camera frame without any code in it."""
+    from PIL import Image
+
+    return Image.new("L", (1280, 720), 200)
+
+
+def badges(ctx: Context) -> Iterator[Any]:
+    """Scan each badge format from frames and check the form; save the plain-id one."""
+    ui, app = ctx.ui, ctx.app
+    source = app.frame_source
+    yield ui.on("home")
+    yield from ui.tap(ui.screen.ids.new_lead)
+    yield ui.on("capture")
+    screen = ui.screen
+    for name, payload in BADGES.items():
+        yield from ui.tap(screen.ids.scan_button)
+        check(screen.scanning, "scanning started")
+        source.put(blank_frame())  # the camera sees no code yet: nothing happens
+        source.put(qr_frame(payload))
+        yield Wait(lambda: not screen.scanning, f"the {name} badge to be read", 10)
+        values = screen.ids.form.values()
+        got = {key: values[key] for key in EXPECTED_BADGES[name]}
+        check(got == EXPECTED_BADGES[name], f"{name}: form shows {got}")
+        check(values["badge_payload"] == payload.strip(), f"{name}: raw payload kept")
+        check(values["source"] == "badge", f"{name}: source badge")
+        yield from ui.shot(f"badge-{name}")
+        if name != "plain":
+            yield from ui.tap(screen.ids.clear_button)
+    # The plain id carries no name: staff add one and save.
+    yield from ui.fill_text("first_name", "Badge")
+    yield from ui.choose("answers.budget", "Yes")
+    yield from save_and_wait(ui)
+    lead = app.store.search_leads()[0]
+    check(lead["source"] == "badge" and lead["badge_payload"] == BADGES["plain"], str(lead))
+    ctx.result["badge_lead"] = lead["id"]
+
+
+# -- kiosk mode, validation, duplicates, drafts ------------------------------------------------
+
+
+def checks(ctx: Context) -> Iterator[Any]:
+    """Inline errors, required questions, duplicate warning, kiosk flow, draft kept."""
+    ui, app = ctx.ui, ctx.app
+    yield ui.on("home")
+    yield from ui.tap(ui.screen.ids.new_lead)
+    yield ui.on("capture")
+    screen = ui.screen
+    # Inline validation when leaving a field, with the event's country for phones.
+    yield from ui.fill_text("email", "not-an-email")
+    yield from ui.fill_text("phone", "12")
+    check(ui.field("email").error, "email error shown")
+    check(ui.field("phone").error, "phone error shown")
+    # Saving without the required question: errors at the fields, nothing saved.
+    yield from ui.fill_text("first_name", "Eve")
+    yield from ui.fill_text("email", "eve@example.com")
+    yield from ui.fill_text("phone", "030 1234567")
+    check(not ui.field("email").error, "email error cleared")
+    yield from ui.tap(screen.ids.save_button)
+    check(ui.field("answers.budget").error, "required question flagged")
+    check(app.store.counts()["total"] == 0, "nothing saved")
+    yield from ui.shot("capture-errors")
+    yield from ui.choose("answers.budget", "Yes")
+    yield from save_and_wait(ui)
+
+    # The same visitor again: the duplicate warning offers the first lead.
+    yield from ui.fill_text("email", "EVE@example.com")
+    yield Wait(lambda: screen.duplicate_text, "the duplicate warning", 5)
+    yield from ui.shot("capture-duplicate")
+    yield from ui.tap(screen.ids.open_duplicate)
+    yield ui.on("lead")
+    check(ui.screen.title == "Eve", "the duplicate opened")
+    # Correct the lead: only the changed field is queued.
+    yield from ui.fill_text("company", "Eve Corp")
+    yield from ui.tap(ui.screen.ids.save_button)
+    yield ui.on("leads")
+    lead = app.store.search_leads("eve")[0]
+    check(lead["company"] == "Eve Corp", "edit saved")
+
+    # Kiosk mode, switched on in settings behind a confirmation.
+    yield from ui.tap(nav(ui, "Settings"))
+    yield ui.on("settings")
+    yield from ui.tap(ui.screen.ids.kiosk)
+    dialog = app.root_window.children[0]
+    yield from ui.shot("settings-kiosk-confirm")
+    yield from ui.tap(dialog.ids.confirm_button)
+    yield ui.on("capture")
+    check(app.kiosk, "kiosk on")
+    screen = ui.screen
+    check(screen.phase == "visitor", "visitor phase")
+    check("answers.budget" not in [f.spec.key for f in screen.ids.form.ids.right.children], "")
+    yield from ui.fill_text("first_name", "Vic")
+    yield from ui.fill_text("last_name", "Visitor")
+    yield from ui.fill_text("email", "vic@example.com")
+    yield from ui.tick("consent")
+    yield from ui.shot("capture-kiosk-visitor")
+    yield from ui.tap(screen.ids.save_button)  # Done: hand back to staff
+    check(screen.phase == "staff", "staff phase")
+    yield from ui.choose("answers.budget", "Yes")
+    yield from ui.choose("rating", "Warm")
+    yield from ui.shot("capture-kiosk-staff")
+    yield from save_and_wait(ui)
+    check(screen.phase == "visitor", "back to the visitor phase")
+    vic = app.store.search_leads("vic")[0]
+    check(vic["consent"]["given"] and vic["consent"]["version"] == 1, str(vic["consent"]))
+    check(vic["rating"] == "warm", "staff rating kept")
+
+    # A half-typed lead is kept as a draft for the next start.
+    yield from ui.fill_text("first_name", "Draft")
+    yield from ui.fill_text("company", "Half Typed Ltd")
+    yield Wait(lambda: (app.store.load_draft() or {}).get("company") == "Half Typed Ltd", "draft")
+
+
+def draft_restored(ctx: Context) -> Iterator[Any]:
+    """A new start of the app shows the draft the previous one kept (kiosk still on)."""
+    ui = ctx.ui
+    yield ui.on("capture")
+    values = ui.screen.ids.form.values()
+    check(values["first_name"] == "Draft" and values["company"] == "Half Typed Ltd", str(values))
+    yield from ui.shot("capture-draft-restored")
+
+
+SCENARIOS: dict[str, Callable[[Context], Iterator[Any]]] = {
+    "full": full,
+    "badges": badges,
+    "checks": checks,
+    "draft_restored": draft_restored,
+}

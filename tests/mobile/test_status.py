@@ -1,0 +1,62 @@
+"""What the event home says, from the store's counters and sync bookkeeping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mobile import status
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+COUNTS = {"total": 40, "today": 12, "pending": 3, "rejected": 1, "outbox": 4}
+
+
+def test_online_with_target() -> None:
+    summary = status.home_summary(
+        COUNTS,
+        {"target_leads": 200},
+        {"last_sync_at": "2026-11-23T11:55:00+00:00", "last_error": None, "unpaired": None},
+        status.ONLINE,
+        NOW,
+    )
+    assert (summary.today, summary.total, summary.progress) == (12, 40, 0.2)
+    assert summary.target_text == "40 of 200 target (20%)"
+    assert summary.connection_text == "Online"
+    assert summary.waiting_text == "4 changes waiting to upload"
+    assert summary.last_sync_text == "Last sync 11:55 (5 min ago)"
+    assert summary.rejected_text == "1 lead needs correction"
+    assert summary.error_text == ""
+
+
+def test_offline_without_target_shows_the_error() -> None:
+    summary = status.home_summary(
+        {**COUNTS, "outbox": 0, "pending": 0, "rejected": 2},
+        {},
+        {"last_sync_at": None, "last_error": {"message": "Cannot reach the server"}},
+        status.OFFLINE,
+        NOW,
+    )
+    assert summary.progress == 0 and "No lead target" in summary.target_text
+    assert summary.connection_text.startswith("Offline")
+    assert summary.waiting_text == "Everything uploaded"
+    assert summary.last_sync_text == "Not synced yet"
+    assert summary.rejected_text == "2 leads need correction"
+    assert summary.error_text == "Cannot reach the server"
+
+
+def test_revoked_wins_over_the_connection() -> None:
+    summary = status.home_summary(COUNTS, {}, {"unpaired": "revoked"}, status.ONLINE, NOW)
+    assert summary.connection == status.REVOKED and "unpaired" in summary.connection_text
+
+
+def test_progress_is_capped() -> None:
+    summary = status.home_summary({"total": 500}, {"target_leads": 100}, {}, status.ONLINE, NOW)
+    assert summary.progress == 1.0 and summary.target_text.endswith("(500%)")
+
+
+def test_ago() -> None:
+    assert status.ago(None, NOW) == "never"
+    assert status.ago("nonsense", NOW) == "never"
+    assert status.ago("2026-11-23T11:59:30+00:00", NOW) == "just now"
+    assert status.ago("2026-11-23T09:00:00+00:00", NOW) == "3 h ago"
+    assert status.ago("2026-11-20T09:00:00+00:00", NOW) == "on 20 Nov"
+    assert status.plural(1, "lead") == "1 lead" and status.plural(0, "lead") == "0 leads"
