@@ -96,9 +96,10 @@ class SyncWorker:
             return
         try:
             self._on_result(outcome)
-        except Exception:
-            # A broken callback must not end syncing: leads would stay on the tablet.
-            log.exception("sync on_result callback failed")
+        except Exception as error:
+            # A broken callback must not end syncing: leads would stay on the tablet. Only the
+            # kind is logged: messages may quote lead data.
+            log.error("sync on_result callback failed: %s", type(error).__name__)
 
     def _client(self) -> tuple[SyncClient, bool]:
         candidate = self._client_or_factory
