@@ -50,6 +50,7 @@ class HomeSummary:
     rejected: int
     rejected_text: str
     error_text: str
+    booth_text: str = ""
 
 
 def home_summary(
@@ -63,9 +64,19 @@ def home_summary(
     event = event or {}
     target = event.get("target_leads") or 0
     total = counts.get("total", 0)
+    booth = sync_info.get("booth") or {}
+    if booth:
+        booth_text = (
+            f"Whole booth: {plural(booth['total'], 'lead')}, {booth['today']} today "
+            "(at the last sync)"
+        )
+    else:
+        booth_text = "Whole booth: known after the first sync"
+    # The target is the booth's, so progress counts every tablet once the server has said.
+    booth_total = booth.get("total", total)
     if target:
-        progress = min(1.0, total / target)
-        target_text = f"{total} of {target} target ({round(100 * total / target)}%)"
+        progress = min(1.0, booth_total / target)
+        target_text = f"{booth_total} of {target} target ({round(100 * booth_total / target)}%)"
     else:
         progress, target_text = 0.0, "No lead target set for this event"
     if sync_info.get("unpaired"):
@@ -106,4 +117,5 @@ def home_summary(
         rejected=rejected,
         rejected_text=rejected_text,
         error_text=error_text,
+        booth_text=booth_text,
     )

@@ -256,9 +256,13 @@ class SyncClient:
         try:
             pushed = self.push()
             pulled = self.pull()
+            status = self.status()
         except SyncError as error:
             self.store.note_sync_error(str(error))
             raise
+        total, today = status.get("booth_leads_total"), status.get("booth_leads_today")
+        if isinstance(total, int) and isinstance(today, int):
+            self.store.note_booth_counts(total, today)
         self.store.note_sync_success()
         return SyncReport(
             pushed=pushed.pushed,

@@ -463,10 +463,16 @@ class DeviceStore:
         with self._transaction() as conn:
             self._set_meta(conn, "last_error", {"message": message, "at": self._now().isoformat()})
 
+    def note_booth_counts(self, total: int, today: int) -> None:
+        """Record how many leads the whole booth has, as the server last said."""
+        with self._transaction() as conn:
+            self._set_meta(conn, "booth", {"total": total, "today": today})
+
     def sync_info(self) -> dict[str, Any]:
-        """Return last_sync_at, last_error ({message, at} or None), cursor and unpaired."""
+        """Return last_sync_at, last_error ({message, at} or None), cursor, unpaired and booth."""
         with self._reading() as conn:
             return {
+                "booth": self._get_meta(conn, "booth"),
                 "last_sync_at": self._get_meta(conn, "last_sync_at"),
                 "last_error": self._get_meta(conn, "last_error"),
                 "cursor": self._get_meta(conn, "cursor", 0),

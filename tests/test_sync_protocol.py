@@ -49,9 +49,18 @@ def test_status_reports_protocol_and_last_mutation(booth: Booth, client: FlaskCl
     status = client.get("/api/v1/sync/status", headers=booth.tablet.headers).json
     assert status["protocol_versions"] == [1]
     assert status["last_mutation_id"] == 0 and status["event_id"] == booth.event["id"]
+    assert (status["booth_leads_total"], status["booth_leads_today"]) == (0, 0)
     _push(client, booth.tablet, push_body(booth.staff.id, count=3))
     status = client.get("/api/v1/sync/status", headers=booth.tablet.headers).json
     assert status["last_mutation_id"] == 3
+
+
+def test_status_counts_the_whole_booth(api: ApiHelper, booth: Booth, client: FlaskClient):
+    other = api.tablet(booth.marketer, booth.event["id"], name="Other")
+    _push(client, booth.tablet, push_body(booth.staff.id, count=3))
+    _push(client, other, push_body(booth.staff.id, count=2))
+    status = client.get("/api/v1/sync/status", headers=other.headers).json
+    assert (status["booth_leads_total"], status["booth_leads_today"]) == (5, 5)
 
 
 def test_too_old_clients_get_426(booth: Booth, client: FlaskClient):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from server.db_types import utcnow
@@ -13,6 +13,7 @@ from server.errors import fail
 from server.events.models import Event, EventMember
 from server.extensions import db
 from server.leads.models import Lead
+from server.routing.router import start_of_day
 from server.versioning import current_server_version
 
 
@@ -48,3 +49,14 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
         "has_more": len(changes) > limit,
         "server_time": utcnow(),
     }
+
+
+def booth_counts(event: Event) -> tuple[int, int]:
+    """Return how many leads the whole booth captured: in total, and today in the event's zone."""
+    since = start_of_day(event)
+    total, today = db.session.execute(
+        select(func.count(), func.count().filter(Lead.received_at >= since)).where(
+            Lead.event_id == event.id
+        )
+    ).one()
+    return total, today

@@ -69,6 +69,10 @@ class PushResultSchema(Schema):
 
     results = ma.fields.List(ma.fields.Nested(MutationResultSchema))
     last_mutation_id = ma.fields.Integer()
+    booth_leads_total = ma.fields.Integer(
+        metadata={"description": "Leads of the event, all tablets."}
+    )
+    booth_leads_today = ma.fields.Integer(metadata={"description": "Of those, today (event time)."})
 
 
 class PullArgsSchema(Schema):
@@ -120,3 +124,7 @@ class StatusSchema(Schema):
     device_id = ma.fields.Integer()
     event_id = ma.fields.Integer()
     last_mutation_id = ma.fields.Integer()
+    booth_leads_total = ma.fields.Integer(
+        metadata={"description": "The event's leads, all tablets."}
+    )
+    booth_leads_today = ma.fields.Integer(metadata={"description": "Of those, today (event time)."})

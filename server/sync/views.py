@@ -13,7 +13,7 @@ from server.auth.principal import current_principal
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail
-from server.sync.pull import pull
+from server.sync.pull import booth_counts, pull
 from server.sync.push import push
 from server.sync.schemas import (
     PullArgsSchema,
@@ -57,12 +57,15 @@ class Status(MethodView):
     def get(self) -> dict[str, Any]:
         """Tell the tablet the server time, protocol versions and its last handled mutation."""
         device = _this_device()
+        total, today = booth_counts(device.event)
         return {
             "server_time": utcnow(),
             "protocol_versions": list(PROTOCOL_VERSIONS),
             "device_id": device.id,
             "event_id": device.event_id,
             "last_mutation_id": device.last_mutation_id,
+            "booth_leads_total": total,
+            "booth_leads_today": today,
         }
 
 

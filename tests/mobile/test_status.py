@@ -60,3 +60,15 @@ def test_ago() -> None:
     assert status.ago("2026-11-23T09:00:00+00:00", NOW) == "3 h ago"
     assert status.ago("2026-11-20T09:00:00+00:00", NOW) == "on 20 Nov"
     assert status.plural(1, "lead") == "1 lead" and status.plural(0, "lead") == "0 leads"
+
+
+def test_the_booth_total_drives_progress_once_the_server_has_said() -> None:
+    info = {"last_sync_at": None, "last_error": None, "unpaired": None}
+    before = status.home_summary(COUNTS, {"target_leads": 200}, info, status.ONLINE, NOW)
+    assert before.booth_text == "Whole booth: known after the first sync"
+    assert before.target_text == "40 of 200 target (20%)"
+    synced = {**info, "booth": {"total": 150, "today": 30}}
+    after = status.home_summary(COUNTS, {"target_leads": 200}, synced, status.ONLINE, NOW)
+    assert after.booth_text == "Whole booth: 150 leads, 30 today (at the last sync)"
+    assert (after.total, after.progress) == (40, 0.75)
+    assert after.target_text == "150 of 200 target (75%)"

@@ -97,6 +97,7 @@ def test_a_round_trip_uploads_saved_leads(
         assert lead["server_version"] == on_server[lead_id]["server_version"]
     info = paired.sync_info()
     assert info["last_sync_at"] is not None and info["last_error"] is None
+    assert info["booth"] == {"total": 3, "today": 3}  # the whole booth, as the server counts
 
 
 def test_status_reports_the_last_handled_mutation(
