@@ -27,7 +27,14 @@ class SyncError(Exception):
 
 
 class Unpaired(SyncError):
-    """The server refused the token (401): the tablet was revoked or never paired."""
+    """The server refused the token (401): the tablet was revoked or never paired.
+
+    wipe is true when the server says the tablet was revoked and must delete its data.
+    """
+
+    def __init__(self, message: str, *, wipe: bool = False):
+        super().__init__(message)
+        self.wipe = wipe
 
 
 class UpgradeRequired(SyncError):
@@ -93,7 +100,7 @@ def _raise_for(response: requests.Response) -> None:
         return
     message, errors = _error_body(response)
     if status == 401:
-        raise Unpaired(message)
+        raise Unpaired(message, wipe=errors.get("wipe") is True)
     if status == 426:
         raise UpgradeRequired(message)
     if status >= 500 or status in RETRYABLE_STATUSES:
@@ -170,6 +177,9 @@ class SyncClient:
             try:
                 _raise_for(response)
             except Unpaired as error:
+                if error.wipe:
+                    # Revoked: the tablet keeps nothing (leads, outbox, drafts, key file).
+                    self.store.wipe()
                 self.store.mark_unpaired(str(error))
                 raise
             return _json(response)
@@ -264,6 +274,8 @@ class SyncClient:
         if isinstance(total, int) and isinstance(today, int):
             self.store.note_booth_counts(total, today)
         self.store.note_sync_success()
+        # Leads the server has held for the retention period leave the tablet.
+        self.store.purge_expired()
         return SyncReport(
             pushed=pushed.pushed,
             rejected=pushed.rejected,

@@ -19,19 +19,19 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import or_, select, update
 
+from server.alerts import thank_you
 from server.alerts.channels import DeliveryError, SmtpSettings, send_chat, send_email, send_webhook
 from server.alerts.context import alert_context
 from server.alerts.escalation import escalate_due
 from server.alerts.message import render_alert
-from server.alerts.models import AlertJob, Channel, JobStatus
+from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
+from server.alerts.queue import WAKE_EXTENSION
 from server.db_types import utcnow
 from server.extensions import db
 from server.leads.models import Activity, ActivityKind
 from sync.backoff import Backoff
 
 log = logging.getLogger(__name__)
-
-LEASE = timedelta(seconds=60)
 
 
 def smtp_settings(config: dict[str, Any]) -> SmtpSettings:
@@ -63,8 +63,12 @@ class Dispatcher:
         self.batch = batch
         self.max_attempts = app.config["LEADBRIDGE_ALERT_MAX_ATTEMPTS"]
         self.timeout = app.config["LEADBRIDGE_ALERT_TIMEOUT_SECONDS"]
+        self.lease = timedelta(seconds=app.config["LEADBRIDGE_ALERT_LEASE_SECONDS"])
         self.backoff = Backoff(base=app.config["LEADBRIDGE_ALERT_RETRY_BASE_SECONDS"], cap=600.0)
         self._stop = threading.Event()
+        # Set after a commit that wrote alert jobs (server/alerts/queue.py): deliver now,
+        # rather than at the next poll.
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _claim(self, now: datetime) -> list[int]:
@@ -81,14 +85,25 @@ class Dispatcher:
                 update(AlertJob)
                 .where(AlertJob.id == job_id, AlertJob.status == JobStatus.PENDING)
                 .where(or_(AlertJob.lease_until.is_(None), AlertJob.lease_until < now))
-                .values(lease_until=now + LEASE)
+                .values(lease_until=now + self.lease)
             ).rowcount
             if won:
                 claimed.append(job_id)
         db.session.commit()
         return claimed
 
+    def _thank(self, job: AlertJob) -> None:
+        if not thank_you.still_allowed(job):
+            raise DeliveryError("thank-you: consent withdrawn or no address", retryable=False)
+        # An address corrected after the job was queued is where the visitor is reached.
+        job.target = job.lead.email or job.target
+        message = thank_you.render(thank_you.context(job), job.idempotency_key)
+        send_email(smtp_settings(self.app.config), job.target, message)
+
     def _send(self, job: AlertJob) -> None:
+        if job.kind == AlertKind.THANK_YOU:
+            self._thank(job)
+            return
         message = render_alert(alert_context(job), job.idempotency_key, job.kind.value)
         if job.channel == Channel.EMAIL:
             send_email(smtp_settings(self.app.config), job.target, message)
@@ -103,9 +118,13 @@ class Dispatcher:
         job = db.session.get(AlertJob, job_id)
         if job is None or job.status != JobStatus.PENDING:
             return
+        if job.kind == AlertKind.THANK_YOU and not thank_you.reserve(job, self.clock(), self.lease):
+            return  # another process is sending this thank-you right now: it must not go twice
         try:
             self._send(job)
         except DeliveryError as error:
+            if job.kind == AlertKind.THANK_YOU:
+                job.delivered_at = None  # not sent: free the reservation for a retry
             job.attempts += 1
             job.last_error = str(error)[:300]
             job.lease_until = None
@@ -121,37 +140,46 @@ class Dispatcher:
             job.status = JobStatus.DELIVERED
             job.delivered_at = self.clock()
             job.lease_until = None
-            if job.lead.alerted_at is None:
+            # Speed to lead counts alerts to reps, not the visitor's thank-you.
+            if job.lead.alerted_at is None and job.kind != AlertKind.THANK_YOU:
                 job.lead.alerted_at = job.delivered_at
+            detail: dict[str, Any] = {
+                "channel": job.channel.value,
+                "alert": job.kind.value,
+                "rep_id": job.rep_id,
+            }
+            if job.kind == AlertKind.THANK_YOU:
+                detail["consent_version"] = job.consent_version
             db.session.add(
                 Activity(
                     lead_id=job.lead_id,
                     kind=ActivityKind.ALERTED,
                     at=job.delivered_at,
-                    detail={
-                        "channel": job.channel.value,
-                        "alert": job.kind.value,
-                        "rep_id": job.rep_id,
-                    },
+                    detail=detail,
                 )
             )
         db.session.commit()
 
+    def handle(self, claimed: list[int]) -> None:
+        """Deliver claimed jobs here and now (the RQ relay enqueues them instead)."""
+        for job_id in claimed:
+            self.deliver(job_id)
+
     def run_once(self) -> int:
-        """Escalate what is due, then deliver due jobs; return how many jobs were handled."""
+        """Escalate what is due, then handle due jobs; return how many jobs were handled."""
         with self.app.app_context():
             escalate_due(self.clock())
             handled = 0
             while True:
                 claimed = self._claim(self.clock())
-                for job_id in claimed:
-                    self.deliver(job_id)
+                self.handle(claimed)
                 handled += len(claimed)
                 if len(claimed) < self.batch:
                     return handled
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()  # a commit during the round below sets it again
             try:
                 self.run_once()
             except Exception as error:  # keep delivering after a bad round
@@ -159,15 +187,17 @@ class Dispatcher:
                 log.error("alert dispatch round failed: %s", type(error).__name__)
                 with self.app.app_context():
                     db.session.rollback()
-            self._stop.wait(self.poll_seconds)
+            self._wake.wait(self.poll_seconds)
 
     def start(self) -> None:
         """Deliver in a background thread until stop()."""
+        self.app.extensions[WAKE_EXTENSION] = self._wake
         self._thread = threading.Thread(target=self._loop, name="alert-dispatcher", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the background thread after its current round."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)

@@ -20,6 +20,8 @@ class AlertKind(enum.StrEnum):
     NEW_LEAD = "new_lead"
     REMINDER = "reminder"
     ESCALATED = "escalated"
+    # To the visitor, not a rep (server/alerts/thank_you.py): rep_id is None.
+    THANK_YOU = "thank_you"
 
 
 class Channel(enum.StrEnum):
@@ -46,7 +48,8 @@ class AlertJob(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     lead_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("leads.id"), index=True)
-    rep_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None for a thank-you email, which goes to the visitor rather than to a rep.
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[AlertKind] = mapped_column(str_enum(AlertKind, "alert_kind"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, "alert_channel"))
     target: Mapped[str] = mapped_column(String(500))
@@ -60,5 +63,7 @@ class AlertJob(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    # The consent text version a thank-you email relied on when it was queued.
+    consent_version: Mapped[int | None]
 
     lead: Mapped[Lead] = relationship()

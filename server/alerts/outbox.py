@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
+from server.alerts.queue import prepare_rows
 from server.events.models import Event
 from server.extensions import db
 from server.users.models import User
@@ -40,23 +41,47 @@ def alert_rows(
 ) -> list[dict[str, Any]]:
     """Return the outbox rows for one alert to rep, one per channel."""
     return [
-        {
-            "lead_id": lead_id,
-            "rep_id": rep.id,
-            "kind": kind,
-            "channel": channel,
-            "target": target,
-            "idempotency_key": idempotency_key(lead_id, rep.id, kind, channel, target),
-            "status": JobStatus.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "lease_until": None,
-            "last_error": None,
-            "created_at": now,
-            "delivered_at": None,
-        }
+        job_row(
+            lead_id,
+            kind,
+            channel,
+            target,
+            idempotency_key(lead_id, rep.id, kind, channel, target),
+            now,
+            rep_id=rep.id,
+        )
         for channel, target in targets(event, rep)
     ]
+
+
+def job_row(
+    lead_id: uuid.UUID,
+    kind: AlertKind,
+    channel: Channel,
+    target: str,
+    key: str,
+    now: datetime,
+    *,
+    rep_id: int | None = None,
+    consent_version: int | None = None,
+) -> dict[str, Any]:
+    """Return one pending outbox row, due now; every row has the same columns (multi-row INSERT)."""
+    return {
+        "lead_id": lead_id,
+        "rep_id": rep_id,
+        "kind": kind,
+        "channel": channel,
+        "target": target,
+        "idempotency_key": key,
+        "status": JobStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "last_error": None,
+        "created_at": now,
+        "delivered_at": None,
+        "consent_version": consent_version,
+    }
 
 
 def insert_new_alerts(rows: list[dict[str, Any]]) -> None:
@@ -69,6 +94,11 @@ def insert_new_alerts(rows: list[dict[str, Any]]) -> None:
             select(AlertJob.idempotency_key).where(AlertJob.idempotency_key.in_(keys))
         )
     )
-    fresh = [row for row in rows if row["idempotency_key"] not in known]
-    if fresh:
-        db.session.execute(insert(AlertJob.__table__), fresh)
+    write_jobs([row for row in rows if row["idempotency_key"] not in known])
+
+
+def write_jobs(rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows in the current transaction (handed to RQ after commit in RQ mode)."""
+    if rows:
+        prepare_rows(rows)
+        db.session.execute(insert(AlertJob.__table__), rows)

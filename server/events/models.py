@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from server.db_types import JSONType, utcnow
 from server.extensions import db
 from server.users.models import User
+
+# Offered when an event names no disqualification reasons of its own (README, "Lead
+# lifecycle"); migration 0004 writes the same list as the column's server default.
+DEFAULT_DISQUALIFICATION_REASONS = (
+    "No budget",
+    "No need",
+    "Competitor customer",
+    "Student or job seeker",
+    "Wrong contact",
+    "Other",
+)
+
+
+def default_disqualification_reasons() -> list[str]:
+    """Return a fresh copy of the default disqualification reasons."""
+    return list(DEFAULT_DISQUALIFICATION_REASONS)
 
 
 class Event(db.Model):
@@ -36,7 +53,7 @@ class Event(db.Model):
     products: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     consent_text: Mapped[str | None] = mapped_column(Text)
     consent_version: Mapped[int] = mapped_column(default=0)
-    # Placeholder shape until the scoring issue: {"version": 0, "rules": []}.
+    # The scoring rubric (sync/scoring.py); every change is kept in rubric_versions.
     rubric: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # Routing rules (server/routing/router.py) and alert channels for the event's reps.
     routing: Mapped[dict[str, Any]] = mapped_column(
@@ -47,6 +64,12 @@ class Event(db.Model):
     )
     # Hot leads not acknowledged within this many minutes get a reminder, then a new owner.
     escalation_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    # What a rep may give as the reason when disqualifying one of this event's leads.
+    disqualification_reasons: Mapped[list[str]] = mapped_column(
+        JSONType,
+        default=default_disqualification_reasons,
+        server_default=text(f"'{json.dumps(list(DEFAULT_DISQUALIFICATION_REASONS))}'"),
+    )
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped from the shared server-version counter on every change, so tablets
     # pull configuration changes in the same ordered stream as leads.

@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 from marshmallow import validate
 
+from server.events.models import default_disqualification_reasons
 from server.fields import Count, Id, Money, Schema, Slug, Text
 from server.fields import Country as CountryField
 from server.users.schemas import UserSummarySchema
@@ -25,6 +26,14 @@ def _unique_ids(items: list[dict[str, Any]]) -> None:
     ids = [item["id"] for item in items]
     if len(ids) != len(set(ids)):
         raise ma.ValidationError("Ids must be unique.")
+
+
+MAX_DISQUALIFICATION_REASONS = 30
+
+
+def _unique_texts(items: list[str] | None) -> None:
+    if items and len({item.casefold() for item in items}) != len(items):
+        raise ma.ValidationError("Reasons must be unique.")
 
 
 class QuestionSchema(Schema):
@@ -55,6 +64,12 @@ class ProductSchema(Schema):
 
     id = Slug(required=True)
     name = Text(required=True, min_length=1, max_length=200)
+    material_url = ma.fields.Url(
+        schemes={"http", "https"},
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"description": "Link to the product's materials, in the thank-you email."},
+    )
 
 
 class RubricRuleSchema(Schema):
@@ -153,6 +168,14 @@ class RoutingSchema(Schema):
     )
 
 
+class ThankYouSchema(Schema):
+    """The thank-you email to visitors who consented (server/alerts/thank_you.py)."""
+
+    enabled = ma.fields.Boolean(required=True)
+    subject = Text(max_length=200, allow_none=True)
+    intro = Text(max_length=2000, allow_none=True)
+
+
 class EventAlertsSchema(Schema):
     """Where alerts about this event's leads go, besides each rep's own channels."""
 
@@ -160,6 +183,7 @@ class EventAlertsSchema(Schema):
     webhook_url = WebhookUrl(allow_none=True)
     webhook_secret = Text(max_length=200, allow_none=True, load_only=True)
     chat_webhook_url = WebhookUrl(allow_none=True)
+    thank_you = ma.fields.Nested(ThankYouSchema)
 
 
 class EventSchema(Schema):
@@ -192,6 +216,15 @@ class EventSchema(Schema):
     routing = ma.fields.Nested(RoutingSchema)
     alerts = ma.fields.Nested(EventAlertsSchema)
     escalation_minutes = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=10080))
+    disqualification_reasons = ma.fields.List(
+        Text(min_length=1, max_length=100),
+        allow_none=True,
+        validate=[validate.Length(max=MAX_DISQUALIFICATION_REASONS), _unique_texts],
+        metadata={
+            "description": "Reasons a rep may give when disqualifying a lead;"
+            " empty or null means the default list."
+        },
+    )
     active = ma.fields.Boolean()
     server_version = ma.fields.Integer(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
@@ -201,6 +234,12 @@ class EventSchema(Schema):
     def _dates_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "starts_on" in data and "ends_on" in data and data["ends_on"] < data["starts_on"]:
             raise ma.ValidationError("The event cannot end before it starts.", "ends_on")
+
+    @ma.post_load
+    def _default_reasons(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if "disqualification_reasons" in data and not data["disqualification_reasons"]:
+            data["disqualification_reasons"] = default_disqualification_reasons()
+        return data
 
 
 class EventListArgsSchema(Schema):

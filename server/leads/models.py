@@ -60,6 +60,8 @@ class ActivityKind(enum.StrEnum):
     STATUS_CHANGED = "status_changed"
     REASSIGNED = "reassigned"
     EDITED = "edited"
+    MERGED = "merged"
+    RECAPTURED = "recaptured"  # the person had asked to be forgotten (server/privacy)
 
 
 class Lead(db.Model):
@@ -68,9 +70,12 @@ class Lead(db.Model):
     __tablename__ = "leads"
     __table_args__ = (
         Index("ix_leads_event_received", "event_id", "received_at"),
+        # The dashboard's "today" and hourly figures and the export's order (issue 6, 0006).
+        Index("ix_leads_event_captured", "event_id", "captured_at"),
         Index("ix_leads_event_status", "event_id", "status"),
         Index("ix_leads_owner_status", "owner_id", "status"),
         Index("ix_leads_event_email", "event_id", "email"),
+        Index("ix_leads_event_phone", "event_id", "phone"),
         Index("ix_leads_device_version", "device_id", "server_version"),
     )
 
@@ -123,6 +128,10 @@ class Lead(db.Model):
     alerted_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     first_contact_at: Mapped[datetime | None]
+
+    # Set when this capture turned out to be a person already captured at the event
+    # (server/leads/merging.py): the earlier lead carries on, this one stays as a record.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id"), index=True)
 
     server_version: Mapped[int] = mapped_column(BigInteger, index=True)
     # {field: [server_version, device_id or None]}: when each tablet-editable field last

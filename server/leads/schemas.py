@@ -24,6 +24,19 @@ class ConsentSchema(Schema):
     )
     at = Timestamp(allow_none=True)
     by_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    # Issue 8 (server/privacy/consent.py keeps them in consent_records): the wording's
+    # language and what the visitor agreed to.
+    language = Text(
+        max_length=16,
+        allow_none=True,
+        load_only=True,
+        validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"),
+    )
+    purposes = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(("sales_follow_up", "marketing_email"))),
+        load_only=True,
+        validate=validate.Length(max=2),
+    )
 
 
 class LeadContactSchema(Schema):
@@ -93,6 +106,11 @@ class LeadSchema(LeadCreateSchema):
     acknowledged_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     first_contact_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     score = ma.fields.Nested(ScoreSchema, dump_only=True)
+    merged_into_id = ma.fields.UUID(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The earlier lead of the same person this capture joined."},
+    )
     server_version = ma.fields.Integer(dump_only=True)
 
 

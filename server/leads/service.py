@@ -9,17 +9,26 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from server.alerts.models import AlertJob, AlertKind
-from server.alerts.outbox import alert_rows, insert_new_alerts
+from server.alerts import thank_you
+from server.alerts.models import AlertKind
+from server.alerts.outbox import alert_rows, insert_new_alerts, write_jobs
 from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail, fail_validation
-from server.events.models import Event, EventMember
+from server.events.models import DEFAULT_DISQUALIFICATION_REASONS, Event, EventMember
 from server.extensions import db
 from server.leads.access import visible_leads
-from server.leads.lifecycle import transition_error
+from server.leads.lifecycle import chosen_reason, outcome_errors, transition_error
+from server.leads.merging import (
+    DuplicateFinder,
+    duplicate_record,
+    lead_values,
+    merged_changes,
+    primary_id,
+)
 from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
+from server.privacy.consent import record_changed_consent, record_consents
 from server.routing.router import Router
 from server.users.models import Role, User
 from server.users.service import require_role
@@ -165,6 +174,9 @@ class CapturedLeads:
         self.device = device
         self.team = team
         self.router = Router(device.event)
+        self.duplicates = DuplicateFinder(device.event_id)
+        # New lead id -> the earlier lead it was merged into, for the push's answer.
+        self.merged: dict[uuid.UUID, uuid.UUID] = {}
         self.leads: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
@@ -183,9 +195,23 @@ class CapturedLeads:
             }
         )
 
-    def add(self, lead_id: uuid.UUID, fields: dict[str, Any], version: int) -> None:
-        """Queue a lead captured on the device, at server version; raise LeadRejected."""
-        columns = lead_columns(self.device.event, fields, team=self.team)
+    def columns(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Validate a captured lead's fields; return its columns or raise LeadRejected."""
+        return lead_columns(self.device.event, fields, team=self.team)
+
+    def add(
+        self,
+        lead_id: uuid.UUID,
+        fields: dict[str, Any],
+        version: int,
+        columns: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue a lead captured on the device, at server version; raise LeadRejected.
+
+        columns, when given, are what columns(fields) returned (validated earlier).
+        """
+        if columns is None:
+            columns = self.columns(fields)
         now = utcnow()
         row = {
             name: columns.get(name, _EMPTY.get(name, lambda: None)()) for name in CAPTURED_COLUMNS
@@ -208,6 +234,7 @@ class CapturedLeads:
             server_version=version,
             field_versions={},
             consent_by_id=fields["captured_by_id"] if row["consent_given"] else None,
+            merged_into_id=None,
         )
         self.leads.append(row)
         scored = {key: row[key] for key in ("score_points", "score_band", "rubric_version")}
@@ -215,6 +242,12 @@ class CapturedLeads:
         self._activity(lead_id, ActivityKind.CAPTURED, now, captured_at=captured_at)
         self._activity(lead_id, ActivityKind.RECEIVED, now)
         self._activity(lead_id, ActivityKind.SCORED, now, **scored, reasons=row["score_reasons"])
+        primary = self.duplicates.find(row)
+        if primary is not None:
+            # Already captured at this event: no second owner, no second alert.
+            self._merge_into(primary, row, now)
+            return
+        self.duplicates.remember(row)
         decision = self.router.route(row)
         self._activity(
             lead_id,
@@ -228,6 +261,42 @@ class CapturedLeads:
             row.update(owner_id=decision.owner_id, status=LeadStatus.ASSIGNED, assigned_at=now)
             owner = self.router.users[decision.owner_id]
             self.alerts += alert_rows(self.device.event, owner, lead_id, AlertKind.NEW_LEAD, now)
+        # The visitor's thank-you email, when consented to (server/alerts/thank_you.py).
+        purposes = (fields.get("consent") or {}).get("purposes")
+        event = self.device.event
+        self.alerts += thank_you.rows_for_capture(event, row, purposes, now, self.alerts)
+
+    def _merge_into(
+        self, primary: Lead | dict[str, Any], row: dict[str, Any], now: datetime
+    ) -> None:
+        """Mark row as a repeat of primary and fold what it adds into primary."""
+        target = primary_id(primary)
+        row["merged_into_id"] = self.merged[row["id"]] = target
+        self._activity(row["id"], ActivityKind.MERGED, now, into_lead_id=str(target))
+        self._activity(target, ActivityKind.MERGED, now, **duplicate_record(row))
+        if isinstance(primary, dict):
+            changes = merged_changes(primary, row)
+            primary.update(changes)
+            if {"answers", "products"} & changes.keys():
+                primary.update(
+                    _score_columns(self.device.event, primary["answers"], primary["products"])
+                )
+            return
+        changes = merged_changes(lead_values(primary), row)
+        if not changes:
+            return
+        version = next_server_version()
+        field_versions = dict(primary.field_versions or {})
+        for column, value in changes.items():
+            setattr(primary, column, value)
+            field_versions[column] = [version, None]
+        if {"answers", "products"} & changes.keys():
+            for column, value in _score_columns(
+                primary.event, primary.answers, primary.products
+            ).items():
+                setattr(primary, column, value)
+        primary.field_versions = field_versions
+        primary.server_version = version
 
     def insert(self) -> None:
         """Insert the queued rows (leads first: activities refer to them)."""
@@ -235,9 +304,10 @@ class CapturedLeads:
             # Core inserts of the tables: ORM bulk inserts cost several times more per row.
             db.session.execute(insert(Lead.__table__), self.leads)
             db.session.execute(insert(Activity.__table__), self.activities)
-        if self.alerts:
-            db.session.execute(insert(AlertJob.__table__), self.alerts)
+        write_jobs(self.alerts)
         self.leads, self.activities, self.alerts = [], [], []
+        # Inserted rows are found in the database from now on, where changes to them stick.
+        self.duplicates.forget_batch()
 
 
 def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
@@ -255,6 +325,8 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
     try:
         captured.add(fields["id"], fields, next_server_version())
         captured.insert()
+        if fields.get("consent"):
+            record_consents(device, [(fields["id"], fields["consent"])])
         db.session.commit()
     except LeadRejected as rejected:
         db.session.rollback()
@@ -323,6 +395,12 @@ def edit_fields(
         lead.field_versions = field_versions
         lead.server_version = version
         _log(lead, ActivityKind.EDITED, principal, fields=changed)
+    if "consent" in changed:
+        record_changed_consent(lead, fields["consent"], editor)
+    if {"consent", "email"} & set(changed):
+        # Consent (or an address) given later: the thank-you is owed now, if never queued.
+        purposes = (fields.get("consent") or {}).get("purposes")
+        insert_new_alerts(thank_you.rows_for_edit(lead, purposes, utcnow()))
     return conflicts
 
 
@@ -351,11 +429,15 @@ CONTACTED_OR_LATER = frozenset(
 def _change_status(lead: Lead, principal: Principal, changes: dict[str, Any]) -> None:
     target: LeadStatus = changes["status"]
     reason, value = changes.get("reason"), changes.get("value")
-    problem = transition_error(
-        lead.status, target, has_owner=lead.owner_id is not None, reason=reason, value=value
-    )
+    problem = transition_error(lead.status, target, has_owner=lead.owner_id is not None)
     if problem:
         fail(409, problem)
+    allowed = lead.event.disqualification_reasons or list(DEFAULT_DISQUALIFICATION_REASONS)
+    missing = outcome_errors(target, reason=reason, value=value, allowed_reasons=allowed)
+    if missing:
+        fail(422, next(iter(missing.values()))[0], errors={"json": missing})
+    if target == LeadStatus.DISQUALIFIED:
+        reason = chosen_reason(reason, allowed)
     kind = ActivityKind.STATUS_CHANGED
     now = utcnow()
     if target == LeadStatus.ACKNOWLEDGED:
@@ -402,7 +484,8 @@ def _escape_like(text: str) -> str:
 
 def list_leads(principal: Principal, args: dict[str, Any]) -> dict[str, Any]:
     """Return one page of the leads principal may see, filtered as args say."""
-    query = visible_leads(principal)
+    # A capture merged into an earlier lead of the same person is shown on that lead.
+    query = visible_leads(principal).where(Lead.merged_into_id.is_(None))
     if "event_id" in args:
         query = query.where(Lead.event_id == args["event_id"])
     if args.get("status"):

@@ -13,6 +13,7 @@ from server.errors import fail
 from server.events.models import Event, EventMember
 from server.extensions import db
 from server.leads.models import Lead
+from server.privacy.tombstones import tombstone_changes
 from server.routing.router import start_of_day
 from server.versioning import current_server_version
 
@@ -41,6 +42,8 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
     changes = [{"kind": "lead", "version": lead.server_version, "row": lead} for lead in leads]
     if event is not None:
         changes.append({"kind": "event", "version": event.server_version, "row": event})
+    # Leads erased on the server (a person's request, retention): the tablet deletes them.
+    changes += tombstone_changes(device.id, cursor, limit + 1)
     changes.sort(key=lambda change: change["version"])
     page = changes[:limit]
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import marshmallow as ma
@@ -22,6 +23,8 @@ from server.leads.service import (
     edit_fields,
     team_ids,
 )
+from server.privacy.consent import record_consents
+from server.privacy.service import flag_recaptures
 from server.sync.models import MutationReceipt
 from server.versioning import reserve_server_versions
 
@@ -106,14 +109,42 @@ class _Batch:
         return self.leads.get(lead_id)
 
 
-def _apply_create(batch: _Batch, mutation: dict[str, Any], version: int) -> dict[str, Any]:
+Checked = tuple[dict[str, Any], dict[str, Any]] | _Rejected
+
+
+def _check_create(batch: _Batch, mutation: dict[str, Any]) -> Checked:
+    """Validate a create's fields; return (fields, columns), or the rejection.
+
+    Done before the server-version counter is taken: the counter's lock serialises every
+    writer until commit, so the pure-Python work of validating stays outside it.
+    """
+    try:
+        fields = _load(_CREATE_SCHEMA, {**mutation["fields"], "id": str(mutation["lead_id"])})
+        return fields, batch.captured.columns(fields)
+    except LeadRejected as rejected:
+        return _Rejected(rejected.errors)
+    except _Rejected as rejected:
+        return rejected
+
+
+def _valid_columns(checks: Iterable[Checked]) -> Iterator[dict[str, Any]]:
+    for check in checks:
+        if not isinstance(check, _Rejected):
+            yield check[1]
+
+
+def _apply_create(
+    batch: _Batch, mutation: dict[str, Any], version: int, checked: Checked
+) -> dict[str, Any]:
     known_version = batch.version_of(mutation["lead_id"])
     if known_version is not None:
         # The lead is already here: a create sent again under a new id is a replay.
         return _result(mutation, "applied", server_version=known_version)
-    fields = _load(_CREATE_SCHEMA, {**mutation["fields"], "id": str(mutation["lead_id"])})
+    if isinstance(checked, _Rejected):
+        raise checked
+    fields, columns = checked
     try:
-        batch.captured.add(mutation["lead_id"], fields, version)
+        batch.captured.add(mutation["lead_id"], fields, version, columns)
     except LeadRejected as rejected:
         raise _Rejected(rejected.errors) from None
     batch.new_versions[mutation["lead_id"]] = version
@@ -177,25 +208,41 @@ def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, A
         )
     }
     lead_ids = {mutation["lead_id"] for mutation in mutations}
-    versions = dict(
-        db.session.execute(select(Lead.id, Lead.server_version).where(Lead.id.in_(lead_ids))).all()
-    )
+    stored = {
+        row.id: row
+        for row in db.session.execute(
+            select(Lead.id, Lead.server_version, Lead.merged_into_id).where(Lead.id.in_(lead_ids))
+        )
+    }
     results = []
     for mutation in mutations:
         receipt = receipts.get(mutation["mutation_id"])
-        stored = json.loads(receipt.result) if receipt else {}
+        answer = json.loads(receipt.result) if receipt else {}
         outcome = receipt.outcome if receipt else "applied"
-        results.append(
-            _result(
-                mutation,
-                outcome,
-                replayed=True,
-                server_version=versions.get(mutation["lead_id"]) if outcome == "applied" else None,
-                conflicts=stored.get("conflicts", []),
-                errors=stored.get("errors", {}),
-            )
+        lead = stored.get(mutation["lead_id"])
+        result = _result(
+            mutation,
+            outcome,
+            replayed=True,
+            server_version=lead.server_version if lead and outcome == "applied" else None,
+            conflicts=answer.get("conflicts", []),
+            errors=answer.get("errors", {}),
         )
+        if lead and lead.merged_into_id and mutation["kind"] == "create":
+            result["merged_into_id"] = lead.merged_into_id  # as the first answer said
+        results.append(result)
     return results
+
+
+def _new_consents(
+    mutations: list[dict[str, Any]], created: dict[uuid.UUID, int]
+) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    """Return (lead id, consent) of the creates that made a new lead in this batch."""
+    return [
+        (m["lead_id"], _CREATE_SCHEMA.fields["consent"].deserialize(m["fields"]["consent"]))
+        for m in mutations
+        if m["kind"] == "create" and m["lead_id"] in created and m["fields"].get("consent")
+    ]
 
 
 def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -210,7 +257,13 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
         if mutation["mutation_id"] != last + 1 + len(following):
             break
         following.append(mutation)
+    checked = {
+        m["mutation_id"]: _check_create(batch, m) for m in following if m["kind"] == "create"
+    }
     first_version = reserve_server_versions(len(following)) if following else 0
+    # Under the version lock (so a concurrent push of the same person is seen): one query
+    # for the earlier captures of every person in the batch.
+    batch.captured.duplicates.prefetch([columns for columns in _valid_columns(checked.values())])
     for offset, mutation in enumerate(following):
         version = first_version + offset
         # Every rejection is raised before anything is added to the session, so a
@@ -219,7 +272,9 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
         with db.session.no_autoflush:
             try:
                 if mutation["kind"] == "create":
-                    result = _apply_create(batch, mutation, version)
+                    result = _apply_create(
+                        batch, mutation, version, checked[mutation["mutation_id"]]
+                    )
                 else:
                     result = _apply_update(batch, mutation, version)
             except _Rejected as rejected:
@@ -228,6 +283,14 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
                 _receipt(device, mutation, result)
         results.append(result)
     batch.captured.insert()
+    # A person who asked to be forgotten, captured again: flag it (server/privacy).
+    flagged = flag_recaptures(batch.new_versions)
+    for result in results:
+        if result["lead_id"] in flagged:
+            result["previously_erased"] = True
+        if result["lead_id"] in batch.captured.merged:
+            result["merged_into_id"] = batch.captured.merged[result["lead_id"]]
+    record_consents(device, _new_consents(following, batch.new_versions))
     new_last = last + len(following)
     device.last_mutation_id = new_last
     db.session.commit()

@@ -10,6 +10,8 @@ from marshmallow import validate
 from server.events.schemas import EventSchema, MemberSchema
 from server.fields import Schema
 from server.leads.schemas import LeadSchema
+from server.privacy.consent import current_texts
+from server.privacy.tombstones import erasure_data
 
 MAX_MUTATIONS = 100
 MAX_PULL_LIMIT = 1000
@@ -62,6 +64,12 @@ class MutationResultSchema(Schema):
     server_version = ma.fields.Integer(allow_none=True)
     conflicts = ma.fields.List(ma.fields.Nested(ConflictSchema))
     errors = ma.fields.Dict()
+    previously_erased = ma.fields.Boolean(
+        metadata={"description": "Present (true) when the lead's person asked to be forgotten."}
+    )
+    merged_into_id = ma.fields.UUID(
+        metadata={"description": "Present when the person was already captured at the event."}
+    )
 
 
 class PushResultSchema(Schema):
@@ -88,16 +96,20 @@ class SyncedEventSchema(EventSchema):
     members = ma.fields.List(
         ma.fields.Nested(MemberSchema), attribute="active_members", dump_only=True
     )
+    # The newest wording per language (issue 8, server/privacy/consent.py).
+    consent_texts = ma.fields.Function(current_texts, dump_only=True)
 
 
 class ChangeSchema(Schema):
     """One changed row: the event's configuration or one of the tablet's leads."""
 
-    kind = ma.fields.String(validate=validate.OneOf(("event", "lead")))
+    kind = ma.fields.String(validate=validate.OneOf(("event", "lead", "erasure")))
     version = ma.fields.Integer()
     data = ma.fields.Method("_dump_data")
 
     def _dump_data(self, change: dict[str, Any]) -> dict[str, Any]:
+        if change["kind"] == "erasure":
+            return erasure_data(change["row"])
         schema = _EVENT_SCHEMA if change["kind"] == "event" else _LEAD_SCHEMA
         return schema.dump(change["row"])
 

@@ -1,0 +1,86 @@
+"""``leadbridge worker``: deliver alerts from the RQ queue, and relay what the queue missed.
+
+Each worker process runs an RQ SimpleWorker (no fork per job, so a delivery starts within
+milliseconds of the push that caused it) and, in a thread, a relay: the dispatcher's
+round of escalations and due jobs, which enqueues instead of delivering. The relay is
+what makes Redis a fast path rather than the record: retries whose backoff has passed,
+jobs whose worker died mid-delivery (their lease ran out) and jobs that never reached
+Redis are all found in the outbox and enqueued again. Any number of workers may run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import Flask
+from rq import SimpleWorker
+from sqlalchemy import select, update
+
+from server.alerts.dispatcher import Dispatcher
+from server.alerts.models import AlertJob, JobStatus
+from server.alerts.queue import alert_queue, enqueue
+from server.extensions import db
+
+log = logging.getLogger(__name__)
+
+_worker_app: Flask | None = None
+
+
+class Relay(Dispatcher):
+    """A dispatcher round that hands claimed jobs to the RQ queue instead of sending them."""
+
+    def handle(self, claimed: list[int]) -> None:
+        """Enqueue the claimed jobs by idempotency key."""
+        if claimed:
+            leased = db.session.execute(
+                select(AlertJob.idempotency_key, AlertJob.lease_until).where(
+                    AlertJob.id.in_(claimed)
+                )
+            ).all()
+            enqueue(self.app, [(key, lease) for key, lease in leased])
+
+
+def _take(job_key: str, queued_lease: datetime, now: datetime, lease: timedelta) -> int | None:
+    """Take a pending job for this delivery; return its id, or None if settled or taken.
+
+    A compare-and-set on the lease the job had when it was queued: if another worker
+    took it since (the same job queued twice), the lease has changed and this one skips.
+    """
+    taken = db.session.execute(
+        update(AlertJob)
+        .where(AlertJob.idempotency_key == job_key, AlertJob.status == JobStatus.PENDING)
+        .where(AlertJob.lease_until == queued_lease)
+        .values(lease_until=now + lease)
+        .returning(AlertJob.id)
+    ).scalar()
+    db.session.commit()
+    return taken
+
+
+def deliver_alert(job_key: str, queued_lease: str) -> None:
+    """Deliver the outbox job with this idempotency key (the RQ task)."""
+    if _worker_app is None:
+        raise RuntimeError("deliver_alert runs inside `leadbridge worker`")
+    dispatcher = _worker_app.extensions["leadbridge_dispatcher"]
+    with _worker_app.app_context():
+        job_id = _take(
+            job_key, datetime.fromisoformat(queued_lease), dispatcher.clock(), dispatcher.lease
+        )
+        if job_id is not None:
+            dispatcher.deliver(job_id)
+
+
+def run_worker(app: Flask, *, burst: bool = False, relay_seconds: float = 0.5) -> None:
+    """Work the alert queue until stopped (or, with burst, until it is empty)."""
+    global _worker_app
+    _worker_app = app
+    app.extensions["leadbridge_dispatcher"] = Dispatcher(app)
+    relay = Relay(app, poll_seconds=relay_seconds)
+    relay.start()
+    queue = alert_queue(app)
+    try:
+        worker = SimpleWorker([queue], connection=queue.connection)
+        worker.work(burst=burst, logging_level="WARNING")
+    finally:
+        relay.stop()
