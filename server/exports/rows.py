@@ -1,0 +1,254 @@
+"""The export's columns and rows: each lead with its marketing context and sales outcome.
+
+Rows come from one joined query read in batches (``yield_per``, a server-side cursor on
+PostgreSQL), so memory stays flat however many leads an event has. Times are shown in the
+event's time zone, named in the column headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from json import loads
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, Select, String, Text, cast, type_coerce
+from sqlalchemy.orm import aliased
+
+from server.auth.principal import Principal
+from server.devices.models import Device
+from server.events.models import Event
+from server.extensions import db
+from server.leads.access import visible_leads
+from server.leads.models import Lead
+from server.privacy.models import ConsentRecord
+from server.stats.scope import counted_conditions
+from server.users.models import User
+
+BATCH = 1000
+LIST_SEPARATOR = "; "
+
+Cell = str | int | Decimal | datetime | bool | None
+
+_captured_by = aliased(User, name="captured_by")
+_owner = aliased(User, name="owner")
+
+# (header, column) of the lead's own fields, in export order; answers and products follow.
+_CONTACT = (
+    ("First name", Lead.first_name),
+    ("Last name", Lead.last_name),
+    ("Email", Lead.email),
+    ("Phone", Lead.phone),
+    ("Company", Lead.company),
+    ("Job title", Lead.job_title),
+    ("Country", Lead.country),
+    ("Region", Lead.region),
+)
+_TIMES = (
+    ("Received at", Lead.received_at),
+    ("Alerted at", Lead.alerted_at),
+    ("Acknowledged at", Lead.acknowledged_at),
+    ("First contact at", Lead.first_contact_at),
+)
+
+
+def _raw(column: Any) -> Any:
+    """Read a column as the driver returns it, skipping SQLAlchemy's per-value conversion.
+
+    An export reads every row, and parsing six timestamps, four enums and a UUID per row
+    through their column types costs more than the rest of the row together; _instant and
+    _uuid_text below do the little that is needed.
+    """
+    return type_coerce(column, String)
+
+
+def _json_text(column: Any) -> Any:
+    """Read a JSON column as its text: the drivers' own JSON loading costs more per row."""
+    return cast(column, Text)
+
+
+def _instant(value: str | datetime | None) -> datetime | None:
+    """Return a raw timestamp as an aware UTC datetime (SQLite hands back naive UTC text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value + "+00:00")
+
+
+def _uuid_text(value: Any) -> str:
+    # SQLite stores UUIDs as 32 hex digits; PostgreSQL's driver hands back uuid.UUID.
+    text = str(value)
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return text
+
+
+def _query(event: Event, principal: Principal) -> Select[Any]:
+    """Return the counted leads of event that principal may read, with their people and tablet."""
+    columns = (
+        _raw(Lead.id),
+        _captured_by.name,
+        _raw(Lead.captured_at),
+        Device.name,
+        _raw(Lead.source),
+        *(column for _header, column in _CONTACT),
+        _json_text(Lead.answers),
+        _json_text(Lead.products),
+        Lead.score_points,
+        _raw(Lead.score_band),
+        _json_text(Lead.score_reasons),
+        _raw(Lead.rating),
+        Lead.notes,
+        Lead.follow_up,
+        Lead.consent_given,
+        Lead.consent_version,
+        _raw(Lead.consent_at),
+        ConsentRecord.language,
+        _json_text(ConsentRecord.purposes),
+        _owner.name,
+        _raw(Lead.status),
+        Lead.status_reason,
+        Lead.deal_value,
+        *(_raw(column) for _header, column in _TIMES),
+    )
+    return (
+        visible_leads(principal)
+        .with_only_columns(*columns)
+        .select_from(Lead)
+        .join(_captured_by, _captured_by.id == Lead.captured_by_id)
+        .join(Device, Device.id == Lead.device_id)
+        .outerjoin(_owner, _owner.id == Lead.owner_id)
+        .outerjoin(ConsentRecord, ConsentRecord.lead_id == Lead.id)
+        .where(Lead.event_id == event.id, *counted_conditions())
+        .order_by(Lead.captured_at, Lead.id)
+        .execution_options(yield_per=BATCH)
+    )
+
+
+def headers(event: Event) -> list[str]:
+    """Return the column headers of event's export."""
+    zone = f"({event.timezone})"
+    return [
+        "Lead id",
+        "Event",
+        "Booth",
+        "Campaign",
+        "Captured by",
+        f"Captured at {zone}",
+        "Tablet",
+        "Source",
+        *(header for header, _column in _CONTACT),
+        *(f"Q: {question['label']}" for question in event.questions),
+        "Products",
+        "Score",
+        "Score band",
+        "Score reasons",
+        "Booth rating",
+        "Notes",
+        "Follow up",
+        "Consent given",
+        "Consent version",
+        f"Consent at {zone}",
+        "Consent language",
+        "Consent purposes",
+        "Owner",
+        "Status",
+        "Outcome reason",
+        "Deal value",
+        *(f"{header} {zone}" for header, _column in _TIMES),
+    ]
+
+
+def plain_answer(question: dict[str, Any], value: Any) -> str | None:
+    """Write an answer in plain words: yes/no, options joined, numbers without a stray .0."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(str(item) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What turning a row into cells needs of the event, copied out of the request's session."""
+
+    zone: ZoneInfo
+    questions: list[dict[str, Any]]
+    products: dict[str, str]
+    context: list[Cell]
+
+    def local(self, value: str | datetime | None) -> datetime | None:
+        """Return the time in the event's zone (the header names the zone)."""
+        instant = _instant(value)
+        return None if instant is None else instant.astimezone(self.zone)
+
+    def cells(self, row: Any) -> list[Cell]:
+        (lead_id, captured_by, captured_at, tablet, source, *rest) = row
+        contact, rest = rest[: len(_CONTACT)], rest[len(_CONTACT) :]
+        (answers, chosen, points, band, reasons, rating, notes, follow_up, consent, version,
+         consent_at, language, purposes, owner, status, reason, value, *times) = rest  # fmt: skip
+        answers = loads(answers) if answers else {}
+        chosen = loads(chosen) if chosen else None
+        reasons = loads(reasons) if reasons else None
+        return [
+            _uuid_text(lead_id),
+            *self.context,
+            captured_by,
+            self.local(captured_at),
+            tablet,
+            source,
+            *contact,
+            *(plain_answer(q, answers.get(q["id"])) for q in self.questions),
+            LIST_SEPARATOR.join([self.products.get(item, item) for item in chosen])
+            if chosen
+            else None,
+            points,
+            band,
+            LIST_SEPARATOR.join([_reason(r) for r in reasons]) if reasons else None,
+            rating,
+            notes,
+            follow_up,
+            consent,
+            version,
+            self.local(consent_at),
+            language,
+            LIST_SEPARATOR.join(loads(purposes)) if purposes else None,
+            owner,
+            status,
+            reason,
+            value,
+            *[self.local(time) for time in times],
+        ]
+
+
+def _reason(reason: dict[str, Any]) -> str:
+    return f"{reason.get('reason') or 'rule'} ({int(reason.get('points', 0)):+d})"
+
+
+def rows(event: Event, principal: Principal) -> Iterator[list[Cell]]:
+    """Return an iterator of one list of cells per lead, in headers() order.
+
+    The query and what the rows need of the event are taken now, from the request's objects;
+    the rows are read only when iterated, on a connection of their own: a WSGI server reads
+    the body after the request's context (and its session) is gone.
+    """
+    layout = _Layout(
+        ZoneInfo(event.timezone),
+        [dict(question) for question in event.questions],
+        {product["id"]: product["name"] for product in event.products},
+        [event.name, event.booth, event.campaign_code],
+    )
+    return _read(db.engine, _query(event, principal), layout)
+
+
+def _read(engine: Engine, query: Select[Any], layout: _Layout) -> Iterator[list[Cell]]:
+    # yield_per (set on the query) fetches in batches: a server-side cursor on PostgreSQL.
+    with engine.connect() as connection:
+        for row in connection.execute(query):
+            yield layout.cells(row)

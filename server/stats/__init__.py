@@ -1,0 +1,1 @@
+"""Per-event figures for the dashboard and the stats API, computed with SQL aggregates."""

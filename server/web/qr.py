@@ -1,0 +1,24 @@
+"""Draw a tablet pairing code as an inline SVG QR code (no network, no image files)."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlencode
+
+import segno
+from markupsafe import Markup
+
+
+def pairing_uri(server_url: str, code: str) -> str:
+    """Return what the QR code carries: the server to pair with and the one-time code."""
+    return "leadbridge://pair?" + urlencode({"server": server_url, "code": code})
+
+
+def qr_svg(payload: str) -> Markup:
+    """Return payload as an SVG QR code safe to place in a page."""
+    buffer = io.BytesIO()
+    segno.make(payload, error="m").save(
+        buffer, kind="svg", scale=6, border=4, xmldecl=False, svgns=True, title="Pairing code"
+    )
+    # segno writes the SVG itself; nothing in it comes from the user but the code's bits.
+    return Markup(buffer.getvalue().decode())  # noqa: S704
