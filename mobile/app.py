@@ -334,6 +334,12 @@ class LeadBridgeApp(App):
         self._refresh_trigger()
 
     def _sync_done(self, result: SyncStatus) -> None:
+        if result.wiped:
+            # The store already deleted everything; only the pairing screen is left.
+            self.unpair()
+            self.connection = status.REVOKED
+            self.toast(result.message, 5)
+            return
         self.connection = result.connection
         if result.connection == status.REVOKED:
             self.stop_sync()

@@ -16,6 +16,7 @@ from typing import Any
 
 from sync.contact import ContactError, is_country_code, normalise_email, normalise_phone
 from sync.questions import answer_errors
+from sync.store import CONSENT_PURPOSES
 
 ANSWER_PREFIX = "answers."
 FORM_ERROR = "_form"  # errors that belong to no single field
@@ -32,6 +33,7 @@ TEXT, EMAIL, PHONE, COUNTRY, MULTILINE, NUMBER = (
     "number",
 )
 CHOICE, MULTI, YES_NO, TOGGLE, CONSENT = "choice", "multi", "yes_no", "toggle", "consent"
+LANGUAGE, PURPOSES = "language", "purposes"  # the consent's wording and what it covers
 TEXT_KINDS = frozenset({TEXT, EMAIL, PHONE, COUNTRY, MULTILINE, NUMBER})
 
 # Groups: what a visitor fills in kiosk mode, and what staff add.
@@ -50,6 +52,11 @@ _CONTACT_SPECS = (
     ("country", "Country (2 letters)", COUNTRY),
 )
 _INTEGER = re.compile(r"[+-]?\d+")
+
+# Consent in several languages (issue 8): only for events whose config has consent_texts.
+CONSENT_LANGUAGE, CONSENT_PURPOSES_KEY = "consent_language", "consent_purposes"
+PURPOSE_LABELS = {"sales_follow_up": "Sales may follow up", "marketing_email": "Marketing emails"}
+assert set(PURPOSE_LABELS) == set(CONSENT_PURPOSES)  # one list of purposes, in sync/store.py
 
 
 @dataclass(frozen=True)
@@ -88,13 +95,103 @@ def question_spec(question: Mapping[str, Any]) -> FieldSpec:
     )
 
 
+def consent_languages(event: Mapping[str, Any] | None) -> list[str]:
+    """Return the languages the event offers consent wording in, in the config's order."""
+    languages: list[str] = []
+    for wording in (event or {}).get("consent_texts") or ():
+        language = wording.get("language") if isinstance(wording, Mapping) else None
+        if isinstance(language, str) and language and language not in languages:
+            languages.append(language)
+    return languages
+
+
+def consent_wording(
+    event: Mapping[str, Any] | None, language: str | None = None
+) -> tuple[str, int | None]:
+    """Return (text, version) of the consent shown for a language.
+
+    Without that language among consent_texts, the event's own consent_text and
+    consent_version apply (events without texts per language).
+    """
+    event = event or {}
+    for wording in event.get("consent_texts") or ():
+        if isinstance(wording, Mapping) and wording.get("language") == language:
+            version = wording.get("version")
+            return str(wording.get("text") or DEFAULT_CONSENT), (
+                version if isinstance(version, int) and not isinstance(version, bool) else None
+            )
+    return str(event.get("consent_text") or DEFAULT_CONSENT), event.get("consent_version") or None
+
+
+def consent_specs(event: Mapping[str, Any] | None) -> list[FieldSpec]:
+    """Return the consent fields: language choice, tick box and purposes when texts exist."""
+    languages = consent_languages(event)
+    if not languages:
+        return [FieldSpec("consent", consent_wording(event)[0], CONSENT, CONTACT)]
+    return [
+        FieldSpec(
+            CONSENT_LANGUAGE,
+            "Consent language",
+            LANGUAGE,
+            CONTACT,
+            options=tuple((language, language) for language in languages),
+        ),
+        FieldSpec("consent", consent_wording(event, languages[0])[0], CONSENT, CONTACT),
+        FieldSpec(
+            CONSENT_PURPOSES_KEY,
+            "The visitor agrees to",
+            PURPOSES,
+            CONTACT,
+            options=tuple(PURPOSE_LABELS.items()),
+        ),
+    ]
+
+
+def consent_from(
+    values: Mapping[str, Any],
+    specs: Sequence[FieldSpec],
+    event: Mapping[str, Any] | None,
+    *,
+    now: datetime,
+    previous: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the consent to save for the form's values.
+
+    A consent still given keeps previous (editing must not move the time the visitor
+    agreed) unless its language or purposes changed: that is a new agreement, now.
+    """
+    if not values.get("consent"):
+        return {"given": False, "version": None, "at": None}
+    keys = {spec.key for spec in specs}
+    chosen: dict[str, Any] = {}
+    if CONSENT_LANGUAGE in keys:
+        language = values.get(CONSENT_LANGUAGE) or None
+        known = {
+            option for option, _ in next(s for s in specs if s.key == CONSENT_LANGUAGE).options
+        }
+        chosen["language"] = language if language in known else None
+        purposes = values.get(CONSENT_PURPOSES_KEY) or []
+        chosen["purposes"] = sorted({p for p in purposes if p in PURPOSE_LABELS})
+    if previous and previous.get("given"):
+        same = all(
+            key not in previous or previous.get(key) == value for key, value in chosen.items()
+        )
+        if same:
+            return dict(previous)
+    _text, version = consent_wording(event, chosen.get("language"))
+    consent: dict[str, Any] = {"given": True, "version": version, "at": now.isoformat()}
+    if chosen.get("language"):
+        consent["language"] = chosen["language"]
+    if "purposes" in chosen:
+        consent["purposes"] = chosen["purposes"]
+    return consent
+
+
 def form_specs(event: Mapping[str, Any] | None) -> list[FieldSpec]:
     """Return every field of the capture form for an event, in display order."""
     event = event or {}
     specs = [FieldSpec(key, label, kind, CONTACT) for key, label, kind in _CONTACT_SPECS]
-    specs.append(
-        FieldSpec("consent", str(event.get("consent_text") or DEFAULT_CONSENT), CONSENT, CONTACT)
-    )
+    specs += consent_specs(event)
     specs += [question_spec(q) for q in event.get("questions") or ()]
     products = tuple(
         (str(p.get("id")), str(p.get("name") or p.get("id")))
@@ -113,8 +210,10 @@ def form_specs(event: Mapping[str, Any] | None) -> list[FieldSpec]:
 
 def empty_value(spec: FieldSpec) -> Any:
     """Return the value of a field nobody touched."""
-    if spec.kind == MULTI:
+    if spec.kind in (MULTI, PURPOSES):
         return []
+    if spec.kind == LANGUAGE:
+        return spec.options[0][0] if spec.options else None
     if spec.kind in (TOGGLE, CONSENT):
         return False
     if spec.kind in (CHOICE, YES_NO):
@@ -137,7 +236,7 @@ def is_blank(values: Mapping[str, Any], specs: Sequence[FieldSpec]) -> bool:
 
 
 def _valid_value(spec: FieldSpec, value: Any) -> bool:
-    if spec.kind == MULTI:
+    if spec.kind in (MULTI, PURPOSES):
         known = {option for option, _ in spec.options}
         return isinstance(value, list) and all(v in known for v in value)
     if spec.kind in (TOGGLE, CONSENT):
@@ -146,6 +245,8 @@ def _valid_value(spec: FieldSpec, value: Any) -> bool:
         return value is None or isinstance(value, bool)
     if spec.kind == CHOICE:
         return value is None or value in {option for option, _ in spec.options}
+    if spec.kind == LANGUAGE:
+        return value in {option for option, _ in spec.options}
     return isinstance(value, str)
 
 
@@ -201,8 +302,8 @@ def to_lead_fields(
 ) -> dict[str, Any]:
     """Return the lead fields for DeviceStore.save_lead or update_lead.
 
-    Consent keeps previous_consent when it is still given (editing must not move the
-    time the visitor agreed); otherwise a new consent records the event's text version.
+    Consent comes from consent_from (language, version and purposes, or the event's
+    own text version for events without consent texts per language).
     """
     event = event or {}
     keys = {spec.key for spec in specs}
@@ -215,17 +316,7 @@ def to_lead_fields(
     fields["rating"] = values.get("rating") or None
     fields["notes"] = values.get("notes") or None
     fields["follow_up"] = bool(values.get("follow_up"))
-    given = bool(values.get("consent"))
-    if given and previous_consent and previous_consent.get("given"):
-        fields["consent"] = dict(previous_consent)
-    elif given:
-        fields["consent"] = {
-            "given": True,
-            "version": event.get("consent_version") or None,
-            "at": now.isoformat(),
-        }
-    else:
-        fields["consent"] = {"given": False, "version": None, "at": None}
+    fields["consent"] = consent_from(values, specs, event, now=now, previous=previous_consent)
     fields["source"] = values.get("source") or "manual"
     fields["badge_payload"] = values.get("badge_payload") or None
     return fields
@@ -251,6 +342,10 @@ def values_from_lead(lead: Mapping[str, Any], specs: Sequence[FieldSpec]) -> dic
                 value = empty_value(spec)
         elif spec.kind == CONSENT:
             value = bool((lead.get("consent") or {}).get("given"))
+        elif spec.kind == LANGUAGE:
+            value = (lead.get("consent") or {}).get("language") or empty_value(spec)
+        elif spec.kind == PURPOSES:
+            value = list((lead.get("consent") or {}).get("purposes") or [])
         else:
             value = lead.get(spec.key)
             if value is None:

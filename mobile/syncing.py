@@ -28,12 +28,17 @@ class SyncStatus:
     connection: str  # mobile.status ONLINE, OFFLINE, UNKNOWN or REVOKED
     message: str = ""
     report: SyncReport | None = None
+    wiped: bool = False  # the server revoked the tablet and the store deleted everything
 
 
 def status_for(outcome: SyncReport | BaseException) -> SyncStatus:
     """Return how the app should show one SyncWorker result."""
     if isinstance(outcome, SyncReport):
         return SyncStatus(ONLINE, report=outcome)
+    if isinstance(outcome, Unpaired) and outcome.wipe:
+        return SyncStatus(
+            REVOKED, "This tablet was revoked: its leads were deleted. Pair it again.", wiped=True
+        )
     if isinstance(outcome, Unpaired):
         return SyncStatus(REVOKED, "The server no longer accepts this tablet. Pair it again.")
     if isinstance(outcome, UpgradeRequired):

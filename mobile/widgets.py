@@ -197,10 +197,54 @@ class TickField(FormField):
         return self.ids.tick.state == "down"
 
 
+class LanguageField(FormField):
+    """The consent's language: a spinner of the languages the event has wording in."""
+
+    def __init__(self, spec: forms.FieldSpec, on_change: Callable[[FormField], Any], **kwargs):
+        super().__init__(spec, on_change, **kwargs)
+        spinner = self.ids.spinner
+        spinner.values = [value for value, _ in spec.options]
+        spinner.text = forms.empty_value(spec) or ""
+        spinner.bind(text=self.changed)
+
+    def _show(self, value: Any) -> None:
+        self.ids.spinner.text = value or forms.empty_value(self.spec) or ""
+
+    def get_value(self) -> str | None:
+        """Return the chosen language tag."""
+        return self.ids.spinner.text or None
+
+
+class PurposesField(FormField):
+    """What the visitor agrees to: one check box per purpose."""
+
+    def __init__(self, spec: forms.FieldSpec, on_change: Callable[[FormField], Any], **kwargs):
+        super().__init__(spec, on_change, **kwargs)
+        self.ticks: dict[str, TickRow] = {}
+        for value, text in spec.options:
+            tick = Factory.TickRow(text=text)
+            tick.bind(state=self.changed)
+            self.ticks[value] = tick
+            self.ids.options.add_widget(tick)
+
+    def _show(self, value: Any) -> None:
+        chosen = set(value or [])
+        for purpose, tick in self.ticks.items():
+            tick.state = "down" if purpose in chosen else "normal"
+
+    def get_value(self) -> list[str]:
+        """Return the ticked purposes, in display order."""
+        return [purpose for purpose, tick in self.ticks.items() if tick.state == "down"]
+
+
 def make_field(spec: forms.FieldSpec, on_change: Callable[[FormField], Any]) -> FormField:
     """Return the widget for one field spec."""
     if spec.kind in forms.TEXT_KINDS:
         return TextField(spec, on_change)
+    if spec.kind == forms.LANGUAGE:
+        return LanguageField(spec, on_change)
+    if spec.kind == forms.PURPOSES:
+        return PurposesField(spec, on_change)
     if spec.kind in (forms.CHOICE, forms.MULTI, forms.YES_NO):
         return ChoiceField(spec, on_change)
     return TickField(spec, on_change)
@@ -245,12 +289,28 @@ class LeadForm(BoxLayout):
         left.clear_widgets()
         right.clear_widgets()
         for spec in self.specs:
-            if spec.group in self.groups:
+            if spec.group in self.groups and self._shown(spec):
                 column = left if spec.group == forms.CONTACT else right
                 column.add_widget(self.fields[spec.key])
         self.ids.right_column.opacity = 1 if forms.QUALIFICATION in self.groups else 0
 
-    def _field_changed(self, _field: FormField) -> None:
+    def _shown(self, spec: forms.FieldSpec) -> bool:
+        # Purposes only mean something once the visitor consents.
+        return spec.kind != forms.PURPOSES or bool(self.fields["consent"].get_value())
+
+    def _consent_changed(self) -> None:
+        """Show the wording of the chosen language, and the purposes when consent is given."""
+        language = self.fields.get(forms.CONSENT_LANGUAGE)
+        if language is not None:
+            text, _version = forms.consent_wording(self.event, language.get_value())
+            self.fields["consent"].label = text
+        purposes = self.fields.get(forms.CONSENT_PURPOSES_KEY)
+        if purposes is not None and (purposes.parent is None) == self._shown(purposes.spec):
+            self._place()
+
+    def _field_changed(self, field: FormField) -> None:
+        if field.spec.kind in (forms.CONSENT, forms.LANGUAGE):
+            self._consent_changed()
         self.dispatch("on_form_change")
 
     def on_form_change(self) -> None:
@@ -274,6 +334,7 @@ class LeadForm(BoxLayout):
         for key in forms.HIDDEN_KEYS:
             if key in values:
                 self._hidden[key] = values[key]
+        self._consent_changed()
 
     def fill(self, found: Mapping[str, Any]) -> None:
         """Write the fields found (a scanned badge) over the form, leaving others as they are."""

@@ -13,6 +13,7 @@ connection would buy no throughput, and one connection can be closed from any th
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import uuid
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sync import keystore
 from sync.contact import ContactError, is_country_code, normalise_email, normalise_phone
+from sync.crypto import FieldCipher, SealError, is_sealed
 from sync.leads import IDENTITY_MESSAGE, lacks_identity
 from sync.questions import answer_errors, drop_blank_answers
 
@@ -69,6 +72,30 @@ _PLAIN_TEXT = (
     "notes",
 )
 _SEARCHED = ("first_name", "last_name", "email", "company")
+# Personal data sealed at rest with AES-GCM (sync/crypto.py; README, "Tablet data at
+# rest"). country and region stay in the clear: they name no one and the event's
+# country is on every lead anyway. consent holds a version and a time, no personal data.
+SEALED_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "badge_payload",
+    "notes",
+    "answers",
+    "search_text",
+    "rejected_errors",
+    "status_reason",  # a lost lead's reason is the rep's own words, which may name people
+)
+# Other columns holding lead values (whole mutations, conflicting values, the draft).
+SEALED_OTHER = (("outbox", "fields"), ("conflicts", "device_value"), ("conflicts", "server_value"))
+_KEY_CHECK = "leadbridge tablet key"
+CONSENT_PURPOSES = ("marketing_email", "sales_follow_up")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# Days a lead the server confirmed stays on the tablet (README, "Tablet data at rest").
+DEFAULT_RETENTION_DAYS = 30
 _PAIRING_KEYS = ("server_url", "device_id", "event_id", "token")
 
 _DEFAULTS: dict[str, Any] = {
@@ -168,6 +195,38 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Sealed columns: duplicates are found through keyed hashes (blind indexes),
+        # and the plain-text indexes would hold ciphertext. Existing rows are sealed by
+        # DeviceStore._seal_plain_rows when the file is first opened with a key.
+        "DROP INDEX ix_leads_email",
+        "DROP INDEX ix_leads_phone",
+        "ALTER TABLE leads ADD COLUMN email_index TEXT",
+        "ALTER TABLE leads ADD COLUMN phone_index TEXT",
+        "ALTER TABLE leads ADD COLUMN confirmed_at TEXT",
+        "CREATE INDEX ix_leads_email_index ON leads (email_index)",
+        "CREATE INDEX ix_leads_phone_index ON leads (phone_index)",
+        "CREATE INDEX ix_leads_confirmed_at ON leads (confirmed_at)",
+        "UPDATE leads SET confirmed_at = strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now')"
+        " WHERE sync_state = 'uploaded'",
+        # Leads deleted here on purpose (retention, erasure): a later pull of one of
+        # them must not download it again. Ids only, no personal data.
+        """
+        CREATE TABLE forgotten (
+            lead_id TEXT PRIMARY KEY,
+            reason TEXT NOT NULL CHECK (reason IN ('retention', 'erased')),
+            at TEXT NOT NULL
+        )
+        """,
+    ),
+    (
+        # What sales made of the lead, and the earlier capture of the same person it
+        # joined (server-owned: set by pulls only).
+        "ALTER TABLE leads ADD COLUMN status_reason TEXT",
+        "ALTER TABLE leads ADD COLUMN deal_value TEXT",
+        "ALTER TABLE leads ADD COLUMN first_contact_at TEXT",
+        "ALTER TABLE leads ADD COLUMN merged_into_id TEXT",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -253,11 +312,23 @@ def _consent(value: Any, default_version: int | None) -> dict[str, Any]:
         raise _FieldError({"version": ["Give the consent text's version number."]})
     at = value.get("at")
     # by_id and other server-side keys are dropped: the server refuses them in a push.
-    return {
+    consent: dict[str, Any] = {
         "given": True,
         "version": version,
         "at": _parse_aware(at).isoformat() if at is not None else None,
     }
+    # The wording's language and what was agreed to (issue 8); kept only when given.
+    language = value.get("language")
+    if language is not None:
+        if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+            raise _FieldError({"language": ["Give a language tag like de, en or pt-BR."]})
+        consent["language"] = language
+    purposes = value.get("purposes")
+    if purposes is not None:
+        if not isinstance(purposes, list) or not set(purposes) <= set(CONSENT_PURPOSES):
+            raise _FieldError({"purposes": [f"Choose from {', '.join(CONSENT_PURPOSES)}."]})
+        consent["purposes"] = sorted(set(purposes))
+    return consent
 
 
 def lead_state(lead: Mapping[str, Any]) -> str:
@@ -278,10 +349,24 @@ class DeviceStore:
 
     lead_state = staticmethod(lead_state)
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        cipher: FieldCipher | None = None,
+    ):
+        """Open (creating if needed) the store at path and its key file beside it.
+
+        cipher replaces the key file's cipher; only benchmarks pass one (NullCipher,
+        to measure what sealing costs). Raises StoreError when the file cannot be used:
+        a newer schema, or sealed data whose key file is missing or different.
+        """
         self.path = Path(path)
         self._clock = clock or _local_now
         self._lock = threading.RLock()
+        self._search_ready = False
+        self._cipher: FieldCipher = cipher or FieldCipher(b"\0" * 32)
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=10.0
         )
@@ -292,7 +377,13 @@ class DeviceStore:
             # FULL: a lead the UI called "saved" survives a power cut, not just a crash.
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows are zeroed in the file, and the search index never touches disk.
+            self._conn.execute("PRAGMA secure_delete = ON")
+            self._conn.execute("PRAGMA temp_store = MEMORY")
             self._migrate()
+            if cipher is None:
+                self._cipher = self._load_cipher()
+            self._adopt_key()
         except BaseException:
             self._conn.close()
             self._conn = None
@@ -344,6 +435,84 @@ class DeviceStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    # -- the key and sealed columns ----------------------------------------------------
+
+    def _key_path(self) -> Path:
+        return keystore.key_path_for(self.path)
+
+    def _load_cipher(self) -> FieldCipher:
+        with self._reading() as conn:
+            check = self._get_meta(conn, "key_check")
+        path = self._key_path()
+        try:
+            key = keystore.load_key(path)
+            if key is None:
+                if check is not None:
+                    raise StoreError(
+                        f"The key file {path} is missing: the leads in this store cannot be read."
+                    )
+                try:
+                    key = keystore.create_key(path)
+                except FileExistsError:  # another process made it a moment ago
+                    key = keystore.load_key(path)
+        except keystore.KeyFileError as error:
+            raise StoreError(str(error)) from None
+        assert key is not None
+        return FieldCipher(key)
+
+    def _adopt_key(self) -> None:
+        """Check the key opens this file; seal a file written before sealing existed."""
+        if not self._cipher.sealing:
+            return
+        with self._transaction() as conn:
+            check = self._get_meta(conn, "key_check")
+            if check is None:
+                self._seal_plain_rows(conn)
+                self._set_meta(conn, "key_check", self._cipher.seal(_KEY_CHECK, "meta.key_check"))
+                return
+            try:
+                matches = self._cipher.open(check, "meta.key_check") == _KEY_CHECK
+            except SealError:
+                matches = False
+            if not matches:
+                raise StoreError(f"The key file {self._key_path()} does not open this store.")
+
+    def _seal_plain_rows(self, conn: sqlite3.Connection) -> None:
+        """Seal every value still in the clear (a store from before sealing), in place."""
+        for row in conn.execute("SELECT * FROM leads").fetchall():
+            columns = {
+                name: self._cipher.seal(row[name], f"leads.{name}")
+                for name in SEALED_COLUMNS
+                if name != "search_text" and row[name] is not None and not is_sealed(row[name])
+            }
+            if not columns:
+                continue
+            if "email" in columns:
+                columns["email_index"] = self._cipher.blind_index(row["email"])
+            if "phone" in columns:
+                columns["phone_index"] = self._cipher.blind_index(row["phone"])
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            conn.execute(
+                f"UPDATE leads SET {assignments} WHERE id = ?", [*columns.values(), row["id"]]
+            )
+            self._refresh_search_text(conn, row["id"])
+        for table, column in (*SEALED_OTHER, ("drafts", "data")):
+            for row in conn.execute(f"SELECT rowid, {column} FROM {table}").fetchall():
+                if row[1] is not None and not is_sealed(row[1]):
+                    conn.execute(
+                        f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
+                        (self._cipher.seal(row[1], f"{table}.{column}"), row[0]),
+                    )
+
+    def _open(self, value: str | None, column: str) -> str | None:
+        return self._cipher.open(value, column)
+
+    def _open_json(self, value: str | None, column: str) -> Any:
+        return _loads(self._cipher.open(value, column))
+
+    def _seal_json(self, value: Any, column: str) -> str | None:
+        return self._cipher.seal(_dumps(value), column)
 
     def close(self) -> None:
         """Close the database file; later calls raise StoreError."""
@@ -594,8 +763,8 @@ class DeviceStore:
 
     # -- leads --------------------------------------------------------------------------
 
-    @staticmethod
-    def _column_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    def _column_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the columns to write for lead values: JSON encoded, indexed, sealed."""
         columns = {}
         for name, value in values.items():
             if name in JSON_FIELDS:
@@ -606,6 +775,15 @@ class DeviceStore:
                 columns[name] = value
         if "captured_at" in values:
             columns["captured_utc"] = _utc_key(datetime.fromisoformat(values["captured_at"]))
+        # Values arrive normalised (save_lead cleans them; the server normalises with
+        # the same sync/contact.py), so equal people get equal index values.
+        if "email" in values:
+            columns["email_index"] = self._cipher.blind_index(values["email"])
+        if "phone" in values:
+            columns["phone_index"] = self._cipher.blind_index(values["phone"])
+        for name in SEALED_COLUMNS:
+            if name in columns:
+                columns[name] = self._cipher.seal(columns[name], f"leads.{name}")
         return columns
 
     def _insert_lead(
@@ -638,17 +816,49 @@ class DeviceStore:
         if any(name in _SEARCHED for name in values):
             self._refresh_search_text(conn, lead_id)
 
-    @staticmethod
-    def _refresh_search_text(conn: sqlite3.Connection, lead_id: str) -> None:
+    def _refresh_search_text(self, conn: sqlite3.Connection, lead_id: str) -> None:
         row = conn.execute(
-            "SELECT first_name, last_name, email, company FROM leads WHERE id = ?", (lead_id,)
+            "SELECT local_seq, first_name, last_name, email, company FROM leads WHERE id = ?",
+            (lead_id,),
         ).fetchone()
         # casefold in Python: SQLite's LIKE folds ASCII only, and names are often not ASCII.
-        text = "\n".join((row[name] or "").casefold() for name in _SEARCHED)
-        conn.execute("UPDATE leads SET search_text = ? WHERE id = ?", (text, lead_id))
+        text = "\n".join(
+            (self._open(row[name], f"leads.{name}") or "").casefold() for name in _SEARCHED
+        )
+        conn.execute(
+            "UPDATE leads SET search_text = ? WHERE id = ?",
+            (self._cipher.seal(text, "leads.search_text"), lead_id),
+        )
+        if self._search_ready:
+            conn.execute(
+                "INSERT OR REPLACE INTO temp.search_index (local_seq, id, text) VALUES (?, ?, ?)",
+                (row["local_seq"], lead_id, text),
+            )
 
-    @staticmethod
+    def _ensure_search_index(self) -> None:
+        """Build the in-memory search index from the sealed search texts, once per open.
+
+        Searching needs substrings of names, which a blind index cannot give; the plain
+        texts live only in a TEMP table in memory (temp_store = MEMORY), never on disk.
+        The index follows this store object's own writes: the app has one store per file.
+        """
+        if self._search_ready:
+            return
+        with self._transaction() as conn:
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS search_index"
+                " (local_seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, text TEXT NOT NULL)"
+            )
+            conn.execute("DELETE FROM temp.search_index")
+            rows = conn.execute("SELECT local_seq, id, search_text FROM leads").fetchall()
+            conn.executemany(
+                "INSERT INTO temp.search_index (local_seq, id, text) VALUES (?, ?, ?)",
+                [(row[0], row[1], self._open(row[2], "leads.search_text") or "") for row in rows],
+            )
+            self._search_ready = True
+
     def _enqueue(
+        self,
         conn: sqlite3.Connection,
         lead_id: str,
         kind: str,
@@ -659,12 +869,21 @@ class DeviceStore:
         cursor = conn.execute(
             "INSERT INTO outbox (lead_id, kind, base_version, fields, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (lead_id, kind, base_version, _dumps(dict(fields)), created_at),
+            (
+                lead_id,
+                kind,
+                base_version,
+                self._seal_json(dict(fields), "outbox.fields"),
+                created_at,
+            ),
         )
         return int(cursor.lastrowid or 0)
 
-    @staticmethod
-    def _row_to_lead(row: sqlite3.Row) -> dict[str, Any]:
+    def _row_to_lead(self, sealed: sqlite3.Row) -> dict[str, Any]:
+        row = dict(sealed)
+        for name in SEALED_COLUMNS:
+            if name != "search_text":
+                row[name] = self._open(row[name], f"leads.{name}")
         lead = {
             "id": row["id"],
             **{name: row[name] for name in CREATE_FIELDS if name not in JSON_FIELDS},
@@ -676,6 +895,10 @@ class DeviceStore:
             "owner_id": row["owner_id"],
             "owner_name": row["owner_name"],
             "acknowledged_at": row["acknowledged_at"],
+            "status_reason": row["status_reason"],
+            "deal_value": row["deal_value"],
+            "first_contact_at": row["first_contact_at"],
+            "merged_into_id": row["merged_into_id"],
             "sync_state": row["sync_state"],
             "rejected_errors": _loads(row["rejected_errors"]),
             "created_locally_at": row["created_locally_at"],
@@ -749,10 +972,10 @@ class DeviceStore:
             elif waiting:
                 # The server has not seen the create yet: send the lead once, as it is now.
                 create = waiting[-1]
-                fields = {**json.loads(create["fields"]), **changed}
+                fields = {**self._open_json(create["fields"], "outbox.fields"), **changed}
                 conn.execute(
                     "UPDATE outbox SET fields = ? WHERE mutation_id = ?",
-                    (_dumps(fields), create["mutation_id"]),
+                    (self._seal_json(fields, "outbox.fields"), create["mutation_id"]),
                 )
             elif creates:
                 # A create is in flight: its answer will give the server version, and this
@@ -780,11 +1003,16 @@ class DeviceStore:
         query = "SELECT * FROM leads"
         params: list[Any] = []
         if needle:
+            self._ensure_search_index()
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query += " WHERE search_text LIKE ? ESCAPE '\\'"
+            query = (
+                "SELECT leads.* FROM temp.search_index AS found"
+                " JOIN leads ON leads.id = found.id"
+                " WHERE found.text LIKE ? ESCAPE '\\'"
+            )
             params.append(f"%{escaped}%")
         # Walking the local_seq index backwards stops after limit matches.
-        query += " ORDER BY local_seq DESC LIMIT ? OFFSET ?"
+        query += f" ORDER BY {'found' if needle else 'leads'}.local_seq DESC LIMIT ? OFFSET ?"
         params += [max(0, limit), max(0, offset)]
         with self._reading() as conn:
             rows = conn.execute(query, params).fetchall()
@@ -851,12 +1079,12 @@ class DeviceStore:
         conditions, params = [], []
         region = (self.event_config() or {}).get("country")
         for column, raw, normalise in (
-            ("email", email, normalise_email),
-            ("phone", phone, lambda value: normalise_phone(value, region)),
+            ("email_index", email, normalise_email),
+            ("phone_index", phone, lambda value: normalise_phone(value, region)),
         ):
             if raw and raw.strip():
                 try:
-                    params.append(normalise(raw))
+                    params.append(self._cipher.blind_index(normalise(raw)))
                 except ContactError:
                     continue
                 conditions.append(f"{column} = ?")
@@ -894,20 +1122,21 @@ class DeviceStore:
                 "mutation_id": row["mutation_id"],
                 "kind": row["kind"],
                 "lead_id": row["lead_id"],
-                "fields": json.loads(row["fields"]),
+                "fields": self._open_json(row["fields"], "outbox.fields"),
             }
             if row["kind"] == "update":
                 mutation["base_version"] = row["base_version"]
             mutations.append(mutation)
         return mutations
 
-    @staticmethod
-    def _pending_fields(conn: sqlite3.Connection, lead_id: str) -> set[str]:
+    def _pending_fields(self, conn: sqlite3.Connection, lead_id: str) -> set[str]:
         """Return the fields of lead_id that unsent mutations will still change."""
         pending: set[str] = set()
         for row in conn.execute("SELECT kind, fields FROM outbox WHERE lead_id = ?", (lead_id,)):
             pending |= (
-                set(CREATE_FIELDS) if row["kind"] == "create" else set(json.loads(row["fields"]))
+                set(CREATE_FIELDS)
+                if row["kind"] == "create"
+                else set(self._open_json(row["fields"], "outbox.fields"))
             )
         return pending
 
@@ -967,8 +1196,8 @@ class DeviceStore:
                     (
                         lead_id,
                         field,
-                        _dumps(conflict.get("device_value")),
-                        _dumps(conflict.get("server_value")),
+                        self._seal_json(conflict.get("device_value"), "conflicts.device_value"),
+                        self._seal_json(conflict.get("server_value"), "conflicts.server_value"),
                         now,
                     ),
                 )
@@ -988,6 +1217,8 @@ class DeviceStore:
                 "UPDATE leads SET sync_state = ?, rejected_errors = NULL WHERE id = ?",
                 (state, lead_id),
             )
+            if state == "uploaded":
+                self._note_confirmed(conn, lead_id)
         elif result["outcome"] == "rejected":
             errors = result.get("errors") or {}
             doomed_follower = (
@@ -1000,7 +1231,7 @@ class DeviceStore:
             if not doomed_follower:
                 conn.execute(
                     "UPDATE leads SET sync_state = 'rejected', rejected_errors = ? WHERE id = ?",
-                    (_dumps(errors), lead_id),
+                    (self._seal_json(errors, "leads.rejected_errors"), lead_id),
                 )
 
     # -- pull ---------------------------------------------------------------------------
@@ -1024,6 +1255,9 @@ class DeviceStore:
                     self._write_event(conn, data, change.get("version"))
                 elif kind == "lead":
                     self._apply_pulled_lead(conn, data, change.get("version"))
+                elif kind == "erasure":
+                    # The server erased the person (a data-protection request): no trace here.
+                    self._forget(conn, str(data.get("id")), "erased")
                 # Other kinds come from a newer server; skipping them is safe.
             current = int(self._get_meta(conn, "cursor", 0))
             self._set_meta(conn, "cursor", max(current, int(next_cursor)))
@@ -1040,15 +1274,22 @@ class DeviceStore:
             "owner_id": data.get("owner_id"),
             "owner_name": owner.get("name"),
             "acknowledged_at": data.get("acknowledged_at"),
+            "status_reason": self._cipher.seal(data.get("status_reason"), "leads.status_reason"),
+            "deal_value": data.get("deal_value"),
+            "first_contact_at": data.get("first_contact_at"),
+            "merged_into_id": data.get("merged_into_id"),
         }
         values = self._server_values(data)
         row = conn.execute(
             "SELECT server_version, sync_state FROM leads WHERE id = ?", (lead_id,)
         ).fetchone()
         if row is None:
+            if conn.execute("SELECT 1 FROM forgotten WHERE lead_id = ?", (lead_id,)).fetchone():
+                return  # deleted here on purpose (retention or erasure): stay deleted
             # A lead this tablet captured but no longer holds (a reinstall): download it.
             values.setdefault("captured_at", self._now().isoformat())
             self._insert_lead(conn, lead_id, values, sync_state="uploaded", **server_view)
+            self._note_confirmed(conn, lead_id)
             return
         if row["server_version"] is not None and version is not None:
             if version < row["server_version"]:
@@ -1063,6 +1304,87 @@ class DeviceStore:
         )
         if row["sync_state"] == "pending" and not pending:
             conn.execute("UPDATE leads SET sync_state = 'uploaded' WHERE id = ?", (lead_id,))
+            self._note_confirmed(conn, lead_id)
+
+    # -- retention, erasure and wiping -------------------------------------------------
+
+    def _note_confirmed(self, conn: sqlite3.Connection, lead_id: str) -> None:
+        """Start a lead's retention clock when the server first holds all of it."""
+        conn.execute(
+            "UPDATE leads SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
+            (_utc_key(self._now()), lead_id),
+        )
+
+    def _forget(self, conn: sqlite3.Connection, lead_id: str, reason: str) -> None:
+        """Delete a lead with everything held about it, and remember only its id."""
+        conn.execute("DELETE FROM outbox WHERE lead_id = ?", (lead_id,))
+        conn.execute("DELETE FROM conflicts WHERE lead_id = ?", (lead_id,))
+        conn.execute("DELETE FROM leads WHERE id = ?", (lead_id,))
+        if self._search_ready:
+            conn.execute("DELETE FROM temp.search_index WHERE id = ?", (lead_id,))
+        conn.execute(
+            "INSERT INTO forgotten (lead_id, reason, at) VALUES (?, ?, ?)"
+            " ON CONFLICT (lead_id) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+            (lead_id, reason, _utc_key(self._now())),
+        )
+
+    def retention_days(self) -> int:
+        """Return how many days a lead stays on the tablet after the server confirmed it."""
+        with self._reading() as conn:
+            return int(self._get_meta(conn, "retention_days", DEFAULT_RETENTION_DAYS))
+
+    def set_retention_days(self, days: int) -> None:
+        """Keep confirmed leads on the tablet for days days (0: delete at the next purge)."""
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise ValueError("Give the retention as a whole number of days, 0 or more.")
+        with self._transaction() as conn:
+            self._set_meta(conn, "retention_days", days)
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete leads the server confirmed more than retention_days ago; return how many.
+
+        A lead with unsent edits, or one the server rejected, stays: deleting it would
+        lose what the server does not have.
+        """
+        moment = now or self._now()
+        with self._transaction() as conn:
+            days = int(self._get_meta(conn, "retention_days", DEFAULT_RETENTION_DAYS))
+            cutoff = _utc_key(moment - timedelta(days=days))
+            rows = conn.execute(
+                "SELECT id FROM leads WHERE sync_state = 'uploaded'"
+                " AND server_version IS NOT NULL AND confirmed_at IS NOT NULL"
+                " AND confirmed_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.lead_id = leads.id)",
+                (cutoff,),
+            ).fetchall()
+            for row in rows:
+                self._forget(conn, row["id"], "retention")
+        return len(rows)
+
+    def wipe(self) -> None:
+        """Delete everything (leads, outbox, drafts, conflicts, settings) and the key file.
+
+        For a revoked tablet (docs/sync-protocol.md, "Revoked tablets"). Rows are deleted
+        with secure_delete on and the file vacuumed; the key file is overwritten and
+        removed, so any copy of the old file stays sealed. A fresh key is made for the
+        next pairing.
+        """
+        with self._lock:
+            with self._transaction() as conn:
+                for table in ("outbox", "conflicts", "leads", "drafts", "event_config"):
+                    conn.execute(f"DELETE FROM {table}")
+                conn.execute("DELETE FROM forgotten")
+                conn.execute("DELETE FROM meta")
+                conn.execute("DELETE FROM sqlite_sequence")
+                if self._search_ready:
+                    conn.execute("DELETE FROM temp.search_index")
+            conn = self._connection()
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if self._cipher.sealing:
+                keystore.delete_key(self._key_path())
+                self._cipher = self._load_cipher()
+                self._adopt_key()
 
     # -- conflicts and drafts -----------------------------------------------------------
 
@@ -1080,8 +1402,8 @@ class DeviceStore:
                 "id": row["id"],
                 "lead_id": row["lead_id"],
                 "field": row["field"],
-                "device_value": _loads(row["device_value"]),
-                "server_value": _loads(row["server_value"]),
+                "device_value": self._open_json(row["device_value"], "conflicts.device_value"),
+                "server_value": self._open_json(row["server_value"], "conflicts.server_value"),
                 "at": row["at"],
             }
             for row in rows
@@ -1094,14 +1416,14 @@ class DeviceStore:
                 "INSERT INTO drafts (id, data, saved_at) VALUES (1, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
                 " saved_at = excluded.saved_at",
-                (_dumps(dict(data)), self._now().isoformat()),
+                (self._seal_json(dict(data), "drafts.data"), self._now().isoformat()),
             )
 
     def load_draft(self) -> dict[str, Any] | None:
         """Return the saved draft, or None."""
         with self._reading() as conn:
             row = conn.execute("SELECT data FROM drafts WHERE id = 1").fetchone()
-        return None if row is None else json.loads(row["data"])
+        return None if row is None else self._open_json(row["data"], "drafts.data")
 
     def clear_draft(self) -> None:
         """Drop the saved draft."""

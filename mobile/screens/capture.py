@@ -75,7 +75,12 @@ class CaptureScreen(Screen):
         """(Re)build the fields when the event's questions or products changed."""
         app = App.get_running_app()
         event = dict(app.event)
-        key = (event.get("id"), event.get("server_version"), repr(event.get("questions")))
+        key = (
+            event.get("id"),
+            event.get("server_version"),
+            repr(event.get("questions")),
+            repr(event.get("consent_texts")),
+        )
         if key == self._built_for:
             return
         form = self.ids.form

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def new_lead(booth: Booth, **overrides: Any) -> dict[str, Any]:
         "captured_by_id": booth.staff.id,
         "first_name": "Ann",
         "last_name": "Example",
-        "email": "ann@example.com",
+        "email": f"ann.{uuid.uuid4().hex[:8]}@example.com",  # each capture a new person
         "phone": "030 1234567",
         "company": "Example GmbH",
         "answers": {"budget": True},
@@ -143,21 +144,48 @@ def test_pull_brings_the_event_and_the_marketers_routing(
     assert [question["id"] for question in event["questions"]][:1] == ["budget"]
 
 
-def test_a_revoked_tablet_is_unpaired(
+def test_a_revoked_tablet_wipes_everything(
     sync_client: SyncClient, paired: DeviceStore, api: ApiHelper, booth: Booth
 ) -> None:
+    uploaded = paired.save_lead(new_lead(booth))
+    sync_client.sync_once()
     revoked = api.client.post(
         f"/api/v1/devices/{booth.tablet.id}/revoke", headers=booth.marketer.headers
     )
     assert revoked.status_code == 200, revoked.json
-    paired.save_lead(new_lead(booth))
+    paired.save_lead(new_lead(booth, email="bea@example.com"))
+    paired.save_draft({"first_name": "Half"})
+    key_path = paired.path.with_name(paired.path.name + ".key")
+    old_key = key_path.read_bytes()
 
-    with pytest.raises(Unpaired):
+    with pytest.raises(Unpaired) as raised:
         sync_client.sync_once()
 
+    assert raised.value.wipe
     assert paired.is_unpaired
-    assert paired.sync_info()["last_error"]["message"]
-    assert paired.counts()["outbox"] == 1  # nothing is lost
+    assert paired.pairing() is None
+    assert paired.counts() == {"total": 0, "today": 0, "pending": 0, "rejected": 0, "outbox": 0}
+    assert paired.get_lead(uploaded) is None
+    assert paired.load_draft() is None
+    assert paired.event_config() is None
+    # The old key is gone: a copy of the file taken before the wipe stays sealed.
+    assert key_path.read_bytes() != old_key
+    raw = paired.path.read_bytes() + paired.path.with_name(paired.path.name + "-wal").read_bytes()
+    assert b"example.com" not in raw.lower() and b"Ann" not in raw
+
+
+def test_a_token_the_server_never_issued_is_unpaired_without_a_wipe(
+    store: DeviceStore, booth: Booth, live_server: str
+) -> None:
+    store.set_pairing(live_server, booth.tablet.id, booth.event["id"], "lbd_unknown", booth.event)
+    store.save_lead(new_lead(booth))
+
+    with SyncClient(store) as client, pytest.raises(Unpaired) as raised:
+        client.sync_once()
+
+    assert not raised.value.wipe
+    assert store.is_unpaired
+    assert store.counts()["outbox"] == 1  # a typo'd token is no reason to delete leads
 
 
 def test_an_unreachable_server_is_retryable(store: DeviceStore, booth: Booth) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sync.leads import IDENTITY_MESSAGE
-from sync.store import CREATE_FIELDS, DeviceStore, LeadInvalid, lead_state
+from sync.store import CREATE_FIELDS, SCHEMA_VERSION, DeviceStore, LeadInvalid, lead_state
 
 STAFF_ID = 5
 EVENT: dict[str, Any] = {
@@ -363,7 +363,7 @@ def test_search_and_duplicate_lookups_are_indexed(store: DeviceStore, path: Path
         )
     finally:
         connection.close()
-    assert {"local_seq", "email", "phone", "sync_state", "captured_utc"} <= indexed
+    assert {"local_seq", "email_index", "phone_index", "sync_state", "captured_utc"} <= indexed
     assert "ix_outbox_lead" in outbox
     assert "USING INDEX" in plan
 
@@ -641,7 +641,7 @@ def test_reopening_the_file_keeps_everything(path: Path, clock: Clock) -> None:
 
     connection = sqlite3.connect(path)
     try:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         connection.close()

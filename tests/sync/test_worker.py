@@ -132,7 +132,7 @@ def test_an_empty_outbox_waits_for_the_interval_after_a_failure(
     assert results.count(RetryableError) == 1
 
 
-def test_a_revoked_tablet_stops_the_worker(
+def test_a_revoked_tablet_stops_the_worker_and_is_wiped(
     store: DeviceStore, booth: Booth, live_server: str, api: ApiHelper, workers: list[SyncWorker]
 ) -> None:
     revoked = api.client.post(
@@ -148,7 +148,8 @@ def test_a_revoked_tablet_stops_the_worker(
     assert isinstance(worker.stopped_reason, Unpaired)
     assert results.count(Unpaired) == 1
     assert store.is_unpaired
-    assert store.counts()["outbox"] == 1
+    assert worker.stopped_reason.wipe
+    assert store.counts()["outbox"] == 0 and store.counts()["total"] == 0  # revoked: wiped
 
 
 def test_a_failing_callback_does_not_stop_syncing(

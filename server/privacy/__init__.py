@@ -1,0 +1,1 @@
+"""Data protection: a person's rights (find, export, erase), retention, audit, log scrubbing."""

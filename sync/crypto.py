@@ -1,0 +1,91 @@
+"""Seal the tablet's personal-data columns with AES-GCM and index them with keyed hashes.
+
+One 32-byte key (kept by sync/keystore.py) yields two sub-keys through HKDF-SHA256: one
+for AES-256-GCM, one for HMAC-SHA256 blind indexes. A sealed value is text,
+``enc1:`` + URL-safe base64 of a fresh 12-byte nonce and the ciphertext with its tag;
+the column's name is the associated data, so a value moved to another column does not
+open. Blind indexes let the store find duplicates by email or phone without decrypting
+every row: equal normalised values give equal HMACs, and without the key they say nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+PREFIX = "enc1:"
+_NONCE_BYTES = 12
+
+
+class SealError(Exception):
+    """A sealed value that does not open with this key (wrong key or altered data)."""
+
+
+def _subkey(key: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(key)
+
+
+def is_sealed(value: object) -> bool:
+    """Tell whether value is a sealed column value."""
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+class FieldCipher:
+    """Seal and open column values, and compute blind indexes, with one tablet key."""
+
+    sealing = True
+
+    def __init__(self, key: bytes):
+        self._aead = AESGCM(_subkey(key, b"leadbridge tablet columns v1"))
+        self._index_key = _subkey(key, b"leadbridge tablet blind index v1")
+
+    def seal(self, value: str | None, column: str) -> str | None:
+        """Return value encrypted for column; None stays None."""
+        if value is None:
+            return None
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, value.encode(), column.encode())
+        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, value: str | None, column: str) -> str | None:
+        """Return the plain text of a sealed value of column; None stays None."""
+        if value is None:
+            return None
+        if not is_sealed(value):
+            raise SealError(f"a value of {column} is not sealed")
+        try:
+            raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
+            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], column.encode())
+        except (InvalidTag, ValueError):
+            raise SealError(f"a value of {column} does not open with this key") from None
+        return plain.decode()
+
+    def blind_index(self, value: str | None) -> str | None:
+        """Return the keyed hash of a normalised value, for equality lookups."""
+        if value is None:
+            return None
+        return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()
+
+
+class NullCipher(FieldCipher):
+    """Store columns in the clear: only for measuring what sealing costs (bench/app_bench.py)."""
+
+    sealing = False
+
+    def __init__(self) -> None:
+        super().__init__(b"\0" * 32)
+
+    def seal(self, value: str | None, column: str) -> str | None:
+        """Return value unchanged."""
+        return value
+
+    def open(self, value: str | None, column: str) -> str | None:
+        """Return value unchanged."""
+        return value
