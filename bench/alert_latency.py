@@ -2,10 +2,11 @@
 
     python bench/alert_latency.py --rate 20 --seconds 30
 
-Starts the real server (its own process, with the in-process alert dispatcher) and a webhook
-receiver on loopback, pushes single-lead batches through the sync endpoint at the given rate as
-tablets do, and times each alert's arrival. Last line:
-alert_latency rate=N seconds=N delivered=N/N p50_ms=N p99_ms=N mode=inprocess
+Starts the real server (its own process, with the in-process alert dispatcher; or, with
+--mode rq, with two `leadbridge worker` processes over Redis) and a webhook receiver on
+loopback, pushes single-lead batches through the sync endpoint at the given rate as tablets
+do, and times each alert's arrival. Last line:
+alert_latency rate=N seconds=N delivered=N/N p50_ms=N p99_ms=N mode=inprocess|rq
 """
 
 from __future__ import annotations
@@ -66,14 +67,23 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="leads a second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL; SQLite if absent")
+    parser.add_argument("--mode", choices=("inprocess", "rq"), default="inprocess")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="for --mode rq")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes in rq mode")
     args = parser.parse_args()
+    rq_env = {}
+    if args.mode == "rq":
+        queue = f"bench-alerts-{random.randrange(16**8):08x}"  # nobody else's jobs
+        rq_env = {"LEADBRIDGE_REDIS_URL": args.redis_url, "LEADBRIDGE_ALERT_QUEUE": queue}
     rng = random.Random(11)
     answered: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, WebhookReceiver() as receiver:
         work = Path(tmp)
         with (
             fresh_database(work, args.database_url, "server") as database,
-            running_server(work, database) as server,
+            running_server(
+                work, database, extra_env=rq_env, workers=args.workers if rq_env else 0
+            ) as server,
         ):
             _point_alerts_at(server.url, receiver.url("/alerts"))
             tablet = DeviceStore(work / "tablet.sqlite3")
@@ -122,7 +132,7 @@ def main() -> None:
     )
     print(
         f"alert_latency rate={args.rate:g} seconds={args.seconds:g} delivered={delivered}/{count} "
-        f"p50_ms={p50:.0f} p99_ms={p99:.0f} mode=inprocess"
+        f"p50_ms={p50:.0f} p99_ms={p99:.0f} mode={args.mode}"
     )
 
 

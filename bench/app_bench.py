@@ -15,9 +15,21 @@ and cached in artifacts/bench/.
 - list_frame_p99_ms: time between frames while a script scrolls the lead list: --flings
   flings spread from its top to its bottom (each a jump there, as when dragging the
   scroll bar, then 150 frames at 4 rows a frame, a hard fling of ~20,000 px/s).
+- first_search_ms: the first search after opening the store (it builds the in-memory
+  search index from the sealed search texts), median of three fresh opens.
+- page_ms, store_save_ms: the store alone, without the UI: reading one 50-lead page of the
+  list (median over pages spread through the list) and DeviceStore.save_lead (median of 50).
+
+Personal-data columns are sealed with AES-GCM (sync/crypto.py). To show what that costs,
+the save, list and first-search measurements run twice in the same run: on a sealed
+store (the app as shipped) and on the same leads stored in the clear (NullCipher,
+benchmark only); the *_plain fields are the baseline.
 
 Last line:
 app_bench cold_start_s=N save_to_ready_p99_ms=N list_frame_p99_ms=N leads=N
+ first_search_ms=N page_ms=N store_save_ms=N save_to_ready_p99_ms_plain=N
+ list_frame_p99_ms_plain=N first_search_ms_plain=N page_ms_plain=N store_save_ms_plain=N
+(one line)
 """
 
 from __future__ import annotations
@@ -90,20 +102,31 @@ def percentile(values: list[float], fraction: float) -> float:
 # -- the parent: data, children, report --------------------------------------------------
 
 
-def cached_store(leads: int) -> Path:
-    """Return a store file holding leads leads, making and caching it the first time."""
+def _key_of(path: Path) -> Path:
+    from sync.keystore import key_path_for
+
+    return key_path_for(path)
+
+
+def cached_store(leads: int, sealed: bool = True) -> Path:
+    """Return a store file holding leads leads, making and caching it the first time.
+
+    A sealed store's key file is cached beside it; a plain one is written with NullCipher.
+    """
     from bench.fakedata import visitor
+    from sync.crypto import NullCipher
     from sync.store import DeviceStore
 
-    path = CACHE / f"store-{leads}.sqlite3"
-    if path.exists():
+    path = CACHE / f"store-{leads}-{'sealed' if sealed else 'plain'}.sqlite3"
+    if path.exists() and (not sealed or _key_of(path).exists()):
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
     building = path.with_suffix(".building")
     building.unlink(missing_ok=True)
+    _key_of(building).unlink(missing_ok=True)
     rng = random.Random(2026)
     started = time.perf_counter()
-    with DeviceStore(building) as store:
+    with DeviceStore(building, cipher=None if sealed else NullCipher()) as store:
         store.set_pairing("http://127.0.0.1:9", 99, EVENT["id"], "lbd_bench", EVENT)
         for index in range(leads):
             store.save_lead(visitor(rng, index, STAFF_ID))
@@ -112,6 +135,8 @@ def cached_store(leads: int) -> Path:
 
     with sqlite3.connect(building) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if sealed:
+        _key_of(building).replace(_key_of(path))
     building.replace(path)
     print(f"made {leads} leads in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return path
@@ -121,6 +146,9 @@ def fresh_copy(source: Path, workdir: Path, name: str) -> Path:
     """Copy the cached store (and its settings) for one child to change."""
     target = workdir / f"{name}.sqlite3"
     shutil.copyfile(source, target)
+    if _key_of(source).exists():
+        shutil.copyfile(_key_of(source), _key_of(target))
+        _key_of(target).chmod(0o600)
     target.with_name(f"{name}.settings.json").write_text(
         json.dumps({"staff_id": STAFF_ID, "staff_name": "Sam Booth", "kiosk": False})
     )
@@ -164,6 +192,7 @@ def main() -> int:
         return subprocess.run(command, check=False).returncode
 
     source = cached_store(args.leads)
+    plain_source = cached_store(args.leads, sealed=False)
     with tempfile.TemporaryDirectory(prefix="app_bench-") as tmp:
         workdir = Path(tmp)
         starts = []
@@ -172,22 +201,73 @@ def main() -> int:
             spawned, answer = run_child("cold", str(store))
             starts.append(answer["home_drawn"] - spawned)
             print(f"cold start {number + 1}: {starts[-1]:.3f} s", file=sys.stderr)
+        costs = {
+            sealed: [
+                store_costs(fresh_copy(origin, workdir, f"costs{sealed}{n}"), sealed)
+                for n in range(3)
+            ]
+            for sealed, origin in ((True, source), (False, plain_source))
+        }
         store = fresh_copy(source, workdir, "use")
         _, answer = run_child("use", str(store), str(args.saves), str(args.flings))
-    saves, frames = answer["save_ms"], answer["frame_ms"]
-    print(
-        f"saves: {len(saves)}, median {statistics.median(saves):.1f} ms;"
-        f" frames: {len(frames)} over {answer['rows_scrolled']} rows,"
-        f" median {statistics.median(frames):.1f} ms",
-        file=sys.stderr,
-    )
+        store = fresh_copy(plain_source, workdir, "use-plain")
+        _, plain = run_child("use-plain", str(store), str(args.saves), str(args.flings))
+    for label, result in (("sealed", answer), ("plain", plain)):
+        saves, frames = result["save_ms"], result["frame_ms"]
+        print(
+            f"{label}: saves: {len(saves)}, median {statistics.median(saves):.1f} ms;"
+            f" frames: {len(frames)} over {result['rows_scrolled']} rows,"
+            f" median {statistics.median(frames):.1f} ms",
+            file=sys.stderr,
+        )
     print(
         f"app_bench cold_start_s={statistics.median(starts):.2f}"
-        f" save_to_ready_p99_ms={percentile(saves, 0.99):.1f}"
-        f" list_frame_p99_ms={percentile(frames, 0.99):.1f}"
+        f" save_to_ready_p99_ms={percentile(answer['save_ms'], 0.99):.1f}"
+        f" list_frame_p99_ms={percentile(answer['frame_ms'], 0.99):.1f}"
         f" leads={args.leads}"
+        f" {_costs_fields(costs[True], '')}"
+        f" save_to_ready_p99_ms_plain={percentile(plain['save_ms'], 0.99):.1f}"
+        f" list_frame_p99_ms_plain={percentile(plain['frame_ms'], 0.99):.1f}"
+        f" {_costs_fields(costs[False], '_plain')}"
     )
     return 0
+
+
+def store_costs(path: Path, sealed: bool) -> dict[str, float]:
+    """Open a store; time its first search, reading list pages and saving leads (ms)."""
+    from bench.fakedata import visitor
+    from sync.crypto import NullCipher
+    from sync.store import DeviceStore
+
+    with DeviceStore(path, cipher=None if sealed else NullCipher()) as store:
+        started = time.perf_counter()
+        store.search_leads("zz")
+        first_search = (time.perf_counter() - started) * 1000
+        total = store.counts()["total"]
+        pages = []
+        for offset in range(0, total, max(50, total // 40)):
+            started = time.perf_counter()
+            store.search_leads(limit=50, offset=offset)
+            pages.append((time.perf_counter() - started) * 1000)
+        rng, saves = random.Random(11), []
+        for index in range(50):
+            lead = visitor(rng, 200_000 + index, STAFF_ID)
+            started = time.perf_counter()
+            store.save_lead(lead)
+            saves.append((time.perf_counter() - started) * 1000)
+    return {
+        "first_search_ms": first_search,
+        "page_ms": statistics.median(pages),
+        "store_save_ms": statistics.median(saves),
+    }
+
+
+def _costs_fields(runs: list[dict[str, float]], suffix: str) -> str:
+    """Return the store cost fields (median of runs) for the last line."""
+    return " ".join(
+        f"{name}{suffix}={statistics.median(run[name] for run in runs):.2f}"
+        for name in ("first_search_ms", "page_ms", "store_save_ms")
+    )
 
 
 # -- the children: the app itself -----------------------------------------------------------
@@ -204,9 +284,18 @@ def child(argv: list[str]) -> int:
     from mobile.app import LeadBridgeApp
 
     mode, store = argv[0], argv[1]
+    if mode == "use-plain":
+        # The baseline: the same app on a store kept in the clear.
+        import functools
+
+        import mobile.app
+        from sync.crypto import NullCipher
+        from sync.store import DeviceStore
+
+        mobile.app.DeviceStore = functools.partial(DeviceStore, cipher=NullCipher())  # type: ignore[misc]
     app = LeadBridgeApp(store)
     answer: dict[str, Any] = {}
-    script = [cold_script] if mode == "cold" else [use_script]
+    script = [cold_script] if mode == "cold" else [use_script]  # use, use-plain
     steps = script[0](app, Window, answer, *argv[2:])
 
     def advance(*_args: Any) -> None:

@@ -56,7 +56,8 @@ def fresh_database(workdir: Path, postgres_url: str | None, name: str) -> Iterat
         admin.dispose()
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
+def leadbridge(env: dict[str, str], *args: str) -> str:
+    """Run one leadbridge command to completion and return what it printed."""
     done = subprocess.run(
         [*LEADBRIDGE, *args], env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -65,28 +66,53 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def migrate_and_seed(env: dict[str, str]) -> str:
+    """Migrate the database env names, seed the demo, and return its tablet pairing code."""
+    leadbridge(env, "db", "upgrade")
+    seeded = leadbridge(env, "seed-demo")
+    code = re.search(r"pairing code .*: (\w{5}-\w{5})", seeded)
+    if code is None:
+        raise RuntimeError("seed-demo printed no pairing code")
+    return code.group(1)
+
+
 @contextmanager
-def running_server(workdir: Path, database_url: str, threads: int = 4) -> Iterator[RunningServer]:
-    """Migrate and seed database_url, serve it on a free loopback port, and stop it afterwards."""
+def running_server(
+    workdir: Path,
+    database_url: str,
+    threads: int = 4,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 0,
+) -> Iterator[RunningServer]:
+    """Migrate and seed database_url, serve it on a free loopback port, and stop it afterwards.
+
+    With workers, also start that many `leadbridge worker` processes (extra_env must set
+    LEADBRIDGE_REDIS_URL).
+    """
     env = {
         **os.environ,
         "LEADBRIDGE_INSTANCE_DIR": str(workdir / "instance"),
         "LEADBRIDGE_DATABASE_URL": database_url,
         "LEADBRIDGE_SECRET_KEY": "bench-secret",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        # One simulated tablet here sends what a whole booth would: measure speed, not limits.
+        "LEADBRIDGE_RATELIMIT_SYNC": "100000 per minute",
+        **(extra_env or {}),
     }
-    _cli(env, "db", "upgrade")
-    seeded = _cli(env, "seed-demo")
-    code = re.search(r"pairing code .*: (\w{5}-\w{5})", seeded)
-    if code is None:
-        raise RuntimeError("seed-demo printed no pairing code")
+    code = migrate_and_seed(env)
     port = free_port()
+    # To a file, not a pipe nobody reads: a full pipe would freeze a chatty server.
+    log = (workdir / "server.log").open("ab")
     process = subprocess.Popen(
         [*LEADBRIDGE, "serve", "--port", str(port), "--threads", str(threads)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
+    helpers = [
+        subprocess.Popen([*LEADBRIDGE, "worker"], env=env, stdout=log, stderr=log)
+        for _ in range(workers)
+    ]
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -98,7 +124,10 @@ def running_server(workdir: Path, database_url: str, threads: int = 4) -> Iterat
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.1)
-        yield RunningServer(url, database_url, code.group(1))
+        yield RunningServer(url, database_url, code)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for child in (process, *helpers):
+            child.terminate()
+        for child in (process, *helpers):
+            child.wait(timeout=10)
+        log.close()

@@ -1,0 +1,501 @@
+"""Load: hundreds of tablets syncing at once, reps acknowledging, marketers watching the dashboard.
+
+    python bench/load.py --devices 200 --seconds 60
+
+Starts the production set-up on loopback (gunicorn via `leadbridge serve --production`,
+PostgreSQL, Redis and a `leadbridge worker`) and a webhook receiver for the event's alerts.
+Each simulated tablet (a thread speaking the sync protocol over HTTP, with its own outbox and
+mutation ids) captures a lead every 2-6 s, pushes it, and pulls between pushes; 20 reps list
+their assigned leads and acknowledge them through the API; 5 marketers poll the event's
+statistics (`GET /api/v1/events/<id>/stats`). Afterwards every tablet empties its outbox, the
+database is checked for every captured lead, and the receiver for every lead's alert.
+Loopback only; every loop is bounded by the run's time. Last line:
+load devices=N seconds=N requests=N errors=N push_p99_ms=N pull_p99_ms=N dashboard_p99_ms=N
+leads_lost=N alerts_missing=N
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fakedata import visitor  # noqa: E402
+from bench.production import Stack, production_stack  # noqa: E402
+from bench.serving import fresh_database  # noqa: E402
+from tests.peers import WebhookReceiver  # noqa: E402
+
+DEMO_PASSWORD = "leadbridge-demo"
+REPS, MARKETERS = 20, 5
+PROTOCOL = {"Leadbridge-Protocol": "1"}
+# Requests time out well before a run ends, so a hung connection counts as an error, not a hang.
+TIMEOUT_S = 15
+
+
+@dataclass
+class Metrics:
+    """Latencies and counts shared by every simulated client."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latencies: dict[str, list[float]] = field(
+        default_factory=lambda: {"push": [], "pull": [], "dashboard": [], "ack": []}
+    )
+    requests: int = 0
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    def record(self, kind: str, started: float, ok: bool, what: str = "") -> None:
+        """Count one request, and its latency in ms."""
+        elapsed = (time.perf_counter() - started) * 1000
+        with self.lock:
+            self.requests += 1
+            self.latencies[kind].append(elapsed)
+            if not ok:
+                self.errors += 1
+                self.error_kinds[what] = self.error_kinds.get(what, 0) + 1
+
+    def p99(self, kind: str) -> float:
+        """Return the 99th percentile latency of kind, in ms."""
+        values = sorted(self.latencies[kind])
+        return values[min(len(values) - 1, int(0.99 * len(values)))] if values else float("nan")
+
+
+def _call(
+    session: requests.Session, metrics: Metrics, kind: str, method: str, url: str, **kwargs: Any
+) -> requests.Response | None:
+    """Send one request, record it; None when it failed (error status or no answer)."""
+    started = time.perf_counter()
+    try:
+        response = session.request(method, url, timeout=TIMEOUT_S, **kwargs)
+    except requests.RequestException as error:
+        metrics.record(kind, started, False, f"{kind}:{type(error).__name__}")
+        return None
+    ok = response.status_code < 400
+    metrics.record(kind, started, ok, f"{kind}:{response.status_code}")
+    return response if ok else None
+
+
+class Tablet:
+    """A paired tablet: captures leads into an outbox, pushes it exactly once, pulls between."""
+
+    def __init__(self, url: str, token: str, staff_id: int, seed: int, metrics: Metrics):
+        self.url, self.staff_id, self.metrics = url, staff_id, metrics
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {token}", **PROTOCOL})
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.outbox: list[dict[str, Any]] = []
+        self.next_mutation = 1
+        self.cursor = 0
+        self.captured: list[str] = []
+
+    def capture(self) -> None:
+        """Save one visitor as a lead and its create mutation (the tablet's one transaction)."""
+        lead_id = str(uuid.uuid4())
+        fields = visitor(self.rng, self.seed * 100_000 + len(self.captured), self.staff_id)
+        fields["captured_at"] = datetime.now(UTC).isoformat()
+        fields["consent"]["at"] = fields["captured_at"]
+        mutation = {
+            "mutation_id": self.next_mutation,
+            "kind": "create",
+            "lead_id": lead_id,
+            "fields": fields,
+        }
+        self.next_mutation += 1
+        self.outbox.append(mutation)
+        self.captured.append(lead_id)
+
+    def push(self) -> bool:
+        """Send the outbox (up to 100); drop what the server has handled."""
+        if not self.outbox:
+            return True
+        body = {"mutations": self.outbox[:100]}
+        response = _call(
+            self.session, self.metrics, "push", "POST", f"{self.url}/api/v1/sync/push", json=body
+        )
+        if response is None:
+            return False
+        handled = response.json()["last_mutation_id"]
+        self.outbox = [m for m in self.outbox if m["mutation_id"] > handled]
+        return True
+
+    def pull(self) -> None:
+        """Fetch changes after the cursor, one page."""
+        response = _call(
+            self.session,
+            self.metrics,
+            "pull",
+            "GET",
+            f"{self.url}/api/v1/sync/pull",
+            params={"cursor": self.cursor, "limit": 200},
+        )
+        if response is not None:
+            self.cursor = response.json()["next_cursor"]
+
+    def run(self, stop_at: float) -> None:
+        """Capture, push and pull until stop_at."""
+        # Tablets come online over a few seconds, as a hall's do.
+        time.sleep(self.rng.uniform(0, 3))
+        while time.monotonic() < stop_at:
+            self.capture()
+            self.push()
+            gap = self.rng.uniform(2, 6)
+            time.sleep(min(gap / 2, max(0.0, stop_at - time.monotonic())))
+            if time.monotonic() >= stop_at:
+                break
+            self.pull()
+            time.sleep(min(gap / 2, max(0.0, stop_at - time.monotonic())))
+
+    def flush(self, deadline: float) -> None:
+        """Push until the outbox is empty, retrying with a pause, until deadline."""
+        while self.outbox and time.monotonic() < deadline:
+            if not self.push():
+                time.sleep(0.5)
+
+
+def _rep(url: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at: float) -> None:
+    """List the rep's newly assigned leads and acknowledge them, every 2-4 s."""
+    rng, session = random.Random(seed), requests.Session()
+    session.headers.update(headers)
+    while time.monotonic() < stop_at:
+        listed = _call(
+            session,
+            metrics,
+            "ack",
+            "GET",
+            f"{url}/api/v1/leads",
+            params={"status": "assigned", "page_size": 10},
+        )
+        for lead in listed.json()["items"] if listed is not None else []:
+            if time.monotonic() >= stop_at:
+                break
+            _call(
+                session,
+                metrics,
+                "ack",
+                "PATCH",
+                f"{url}/api/v1/leads/{lead['id']}",
+                json={"status": "acknowledged"},
+            )
+        time.sleep(rng.uniform(2, 4))
+
+
+def _marketer(
+    url: str, path: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at: float
+) -> None:
+    """Refresh the dashboard's figures every 1.5-2.5 s."""
+    rng, session = random.Random(seed), requests.Session()
+    session.headers.update(headers)
+    while time.monotonic() < stop_at:
+        _call(session, metrics, "dashboard", "GET", f"{url}{path}")
+        time.sleep(rng.uniform(1.5, 2.5))
+
+
+@dataclass
+class Setup:
+    """What the run needs from the server: the event, its tablets and people."""
+
+    event_id: int
+    tablets: list[tuple[str, int]]
+    reps: list[dict[str, str]]
+    marketers: list[dict[str, str]]
+    dashboard_path: str
+
+
+def _login(session: requests.Session, url: str, email: str, password: str) -> dict[str, str]:
+    response = session.post(
+        f"{url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=30
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def prepare(url: str, devices: int, webhook_url: str) -> Setup:
+    """Create the reps and marketers, route the demo event round-robin, pair the tablets."""
+    session = requests.Session()
+    admin = _login(session, url, "admin@example.com", DEMO_PASSWORD)
+    event = session.get(f"{url}/api/v1/events", headers=admin, timeout=30).json()[0]
+    event_id = event["id"]
+    password = "load-test-password"
+    people: dict[str, list[dict[str, str]]] = {"rep": [], "marketer": []}
+    for role, count in (("rep", REPS), ("marketer", MARKETERS)):
+        for index in range(count):
+            body = {
+                "email": f"load.{role}{index}@example.com",
+                "name": f"Load {role} {index}",
+                "role": role,
+                "password": password,
+            }
+            created = session.post(f"{url}/api/v1/users", json=body, headers=admin, timeout=30)
+            created.raise_for_status()
+            if role == "rep":
+                session.post(
+                    f"{url}/api/v1/events/{event_id}/members",
+                    json={"user_id": created.json()["id"]},
+                    headers=admin,
+                    timeout=30,
+                ).raise_for_status()
+            people[role].append(_login(session, url, body["email"], password))
+    for rep in session.get(f"{url}/api/v1/users?role=rep", headers=admin, timeout=30).json():
+        session.patch(
+            f"{url}/api/v1/users/{rep['id']}",
+            json={"daily_capacity": None},
+            headers=admin,
+            timeout=30,
+        ).raise_for_status()
+    # Every rep on the event is eligible (fair round-robin); alerts go to the webhook only.
+    session.patch(
+        f"{url}/api/v1/events/{event_id}",
+        json={
+            "routing": {"rules": []},
+            "alerts": {"email": False, "webhook_url": webhook_url, "webhook_secret": "load"},
+        },
+        headers=admin,
+        timeout=30,
+    ).raise_for_status()
+    members = session.get(f"{url}/api/v1/events/{event_id}/members", headers=admin, timeout=30)
+    staff_id = next(m["user_id"] for m in members.json() if m["user"]["role"] == "staff")
+    tablets = []
+    for index in range(devices):
+        code = session.post(
+            f"{url}/api/v1/devices/pairing-codes",
+            json={"event_id": event_id},
+            headers=admin,
+            timeout=30,
+        )
+        code.raise_for_status()
+        paired = session.post(
+            f"{url}/api/v1/devices/pair",
+            json={"code": code.json()["code"], "name": f"Tablet {index}"},
+            timeout=30,
+        )
+        paired.raise_for_status()
+        tablets.append((paired.json()["token"], staff_id))
+    dashboard = f"/api/v1/events/{event_id}/stats"
+    if session.get(f"{url}{dashboard}", headers=admin, timeout=30).status_code == 404:
+        dashboard = f"/api/v1/leads?event_id={event_id}&page_size=50"
+    return Setup(event_id, tablets, people["rep"], people["marketer"], dashboard)
+
+
+@dataclass
+class Result:
+    """The figures of one load run."""
+
+    devices: int
+    seconds: float
+    metrics: Metrics
+    captured: list[str]
+    leads_lost: int
+    leads_extra: int
+    alerts_missing: int
+    dashboard_path: str
+    faults: list[str]
+    server_p99_ms: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """Return the benchmark's last line."""
+        m = self.metrics
+        return (
+            f"load devices={self.devices} seconds={self.seconds:g} requests={m.requests} "
+            f"errors={m.errors} push_p99_ms={m.p99('push'):.0f} pull_p99_ms={m.p99('pull'):.0f} "
+            f"dashboard_p99_ms={m.p99('dashboard'):.0f} leads_lost={self.leads_lost} "
+            f"alerts_missing={self.alerts_missing}"
+        )
+
+
+def alerted(receiver: WebhookReceiver) -> set[str]:
+    """Return the ids of the leads whose new-lead alert reached the receiver."""
+    with receiver.changed:
+        bodies = [request.json or {} for request in receiver.requests]
+    return {body.get("lead", {}).get("id") for body in bodies if body.get("type") == "new_lead"}
+
+
+def lead_ids(database_url: str) -> set[str]:
+    """Return the ids of every lead in the database."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id FROM leads")).scalars().all()
+    finally:
+        engine.dispose()
+    return {str(value) for value in rows}
+
+
+def server_p99(workdir: Path) -> dict[str, int]:
+    """Return the p99 of the server's own handling time per route, from its access log."""
+    durations: dict[str, list[float]] = {}
+    for line in (workdir / "web.log").read_text(errors="replace").splitlines():
+        if '"leadbridge.access"' in line:
+            entry = json.loads(line)
+            route = entry["route"].rsplit("/", 1)[-1]
+            durations.setdefault(route, []).append(entry["duration_ms"])
+    return {
+        route: round(sorted(values)[min(len(values) - 1, int(0.99 * len(values)))])
+        for route, values in durations.items()
+        if len(values) >= 20
+    }
+
+
+def _show_server_errors(workdir: Path) -> None:
+    """Print the server's own error lines (not its access log) to stderr, for diagnosis."""
+    for log in sorted(workdir.glob("*.log")):
+        lines = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if "leadbridge.access" not in line and "[INFO]" not in line
+        ]
+        for line in lines[-20:]:
+            print(f"{log.name}: {line[:2000]}", file=sys.stderr)
+
+
+@contextmanager
+def _database(workdir: Path, url: str, own: bool) -> Iterator[str]:
+    if own:
+        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return
+    with fresh_database(workdir, url, "load") as database:
+        yield database
+
+
+def run(
+    devices: int,
+    seconds: float,
+    database_url: str,
+    redis_url: str,
+    *,
+    web_workers: int = 3,
+    faults: Callable[[Stack, float], list[str]] | None = None,
+    extra_env: dict[str, str] | None = None,
+    own_database: bool = False,
+) -> Result:
+    """Run the load against a fresh production set-up; faults(stack, stop_at) runs beside it.
+
+    A new schema is made in database_url for the run, unless own_database says the whole
+    database is the run's already (a private cluster that the faults restart).
+    """
+    metrics = Metrics()
+    env = {
+        # People log in and tablets pair far faster here than at a show: lift those two limits,
+        # keep the sync limit as configured, counters in Redis as in production.
+        "LEADBRIDGE_RATELIMIT_LOGIN": "10000 per minute",
+        "LEADBRIDGE_RATELIMIT_PAIRING": "10000 per minute",
+        **(extra_env or {}),
+    }
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        WebhookReceiver() as receiver,
+        _database(Path(tmp), database_url, own_database) as database,
+        production_stack(
+            Path(tmp), database, redis_url, web_workers=web_workers, extra_env=env
+        ) as stack,
+    ):
+        setup = prepare(stack.url, devices, receiver.url("/alerts"))
+        before = lead_ids(database)
+        stop_at = time.monotonic() + seconds
+        tablets = [
+            Tablet(stack.url, token, staff_id, seed, metrics)
+            for seed, (token, staff_id) in enumerate(setup.tablets, start=1)
+        ]
+        threads = [threading.Thread(target=t.run, args=(stop_at,), daemon=True) for t in tablets]
+        threads += [
+            threading.Thread(target=_rep, args=(stack.url, h, i, metrics, stop_at), daemon=True)
+            for i, h in enumerate(setup.reps)
+        ]
+        threads += [
+            threading.Thread(
+                target=_marketer,
+                args=(stack.url, setup.dashboard_path, h, i, metrics, stop_at),
+                daemon=True,
+            )
+            for i, h in enumerate(setup.marketers)
+        ]
+        for thread in threads:
+            thread.start()
+        fault_log = faults(stack, stop_at) if faults else []
+        for thread in threads:
+            thread.join(timeout=max(0.0, stop_at - time.monotonic()) + TIMEOUT_S * 2)
+        # Every tablet empties its outbox, as it would once the hall's network calms down.
+        flush_deadline = time.monotonic() + 60
+        flushers = [
+            threading.Thread(target=t.flush, args=(flush_deadline,), daemon=True) for t in tablets
+        ]
+        for thread in flushers:
+            thread.start()
+        for thread in flushers:
+            thread.join(timeout=max(0.0, flush_deadline - time.monotonic()) + TIMEOUT_S)
+        captured = {lead for tablet in tablets for lead in tablet.captured}
+        # Alerts get up to 90 s after the last push to arrive (a killed worker's lease included).
+        alert_deadline = time.monotonic() + 90
+        while time.monotonic() < alert_deadline and not captured <= alerted(receiver):
+            time.sleep(0.5)
+        missing = len(captured - alerted(receiver))
+        stored = lead_ids(database) - before
+        if metrics.errors:
+            _show_server_errors(Path(tmp))
+        handling = server_p99(Path(tmp))
+    # Lost: captured but not stored. Extra: stored but never captured (a phantom copy).
+    lost, extra = len(captured - stored), len(stored - captured)
+    return Result(
+        devices,
+        seconds,
+        metrics,
+        sorted(captured),
+        lost,
+        extra,
+        missing,
+        setup.dashboard_path,
+        fault_log,
+        handling,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "LEADBRIDGE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+        help="PostgreSQL URL (a fresh schema is made in it and dropped)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("LEADBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
+    args = parser.parse_args()
+    if not 1 <= args.devices <= 1000 or not 1 <= args.seconds <= 600:
+        parser.error("--devices 1-1000 and --seconds 1-600")
+    result = run(
+        args.devices, args.seconds, args.database_url, args.redis_url, web_workers=args.web_workers
+    )
+    m = result.metrics
+    print(
+        f"dashboard={result.dashboard_path.split('?')[0]} leads={len(result.captured)} "
+        f"leads_extra={result.leads_extra} ack_p99_ms={m.p99('ack'):.0f} "
+        f"server_p99_ms={result.server_p99_ms} errors_by_kind={m.error_kinds or '{}'}"
+    )
+    print(result.line())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Structured logs: one JSON object a line, with the request id, and an access log.
+
+Only the fields named here are written: the logger, level, message, request id, and for
+the access log the method, route, status and duration. The route is the URL rule
+("/ack/<token>"), never the path itself: paths hold signed links and query strings
+hold search terms such as an email address. Scrubbing personal
+data from messages is the job of the privacy filter, added beside ours on the handler.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.wrappers import Response
+
+from server.ops.requestid import RequestIdFilter
+
+ACCESS_LOGGER = "leadbridge.access"
+# Attributes a caller may attach with `extra=` that are safe to write out.
+_EXTRA_FIELDS = ("method", "route", "status", "duration_ms", "event_id", "device_id", "job_id")
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one line of JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for name in _EXTRA_FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info and record.exc_info[0] is not None:
+            # The kind and where, never the message: it may quote the data it choked on.
+            entry["exception"] = record.exc_info[0].__name__
+            entry["trace"] = [
+                f"{frame.filename}:{frame.lineno} {frame.name}"
+                for frame in traceback.extract_tb(record.exc_info[2])
+            ]
+        return json.dumps(entry, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def make_handler(log_format: str, stream: Any = None) -> logging.Handler:
+    """Return a stream handler with the request id filter and the chosen format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    if log_format == "text":
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    else:
+        handler.setFormatter(JsonFormatter())
+    handler.set_name("leadbridge")
+    return handler
+
+
+def configure_logging(app: Flask, stream: Any = None) -> logging.Handler:
+    """Send the process's logs through one leadbridge handler (replacing an earlier one)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "leadbridge"]:
+        root.removeHandler(old)
+    handler = make_handler(app.config.get("LEADBRIDGE_LOG_FORMAT", "json"), stream)
+    root.addHandler(handler)
+    root.setLevel(app.config.get("LEADBRIDGE_LOG_LEVEL", "INFO"))
+    return handler
+
+
+def init_access_log(app: Flask) -> None:
+    """Log one line per request: method, URL rule, status and duration."""
+    access = logging.getLogger(ACCESS_LOGGER)
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        started = g.get("request_started")
+        duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        access.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(duration, 1),
+            },
+        )
+        return response
