@@ -62,6 +62,10 @@ def _api_settings() -> dict[str, Any]:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the leadbridge application."""
+    from server.privacy.scrub import install_log_scrubbing
+
+    # Before anything logs: no email address or phone number reaches any log handler.
+    install_log_scrubbing()
     app = Flask(__name__, instance_path=config.instance_dir(), instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     given = test_config or {}
@@ -81,18 +85,36 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from server.devices.views import blp as devices_blp
     from server.errors import register_error_handlers
     from server.events.views import blp as events_blp
+    from server.exports.views import blp as exports_blp
     from server.leads.views import blp as leads_blp
+    from server.limits import init_limits
+    from server.ops import init_ops
+    from server.stats.views import blp as stats_blp
     from server.sync.views import blp as sync_blp
     from server.users.views import blp as users_blp
+    from server.web import init_web
 
     for blueprint in (auth_blp, users_blp, events_blp, devices_blp, leads_blp, sync_blp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(stats_blp)
+    api.register_blueprint(exports_blp)
+    from server.privacy.views import blp as privacy_blp
+
+    api.register_blueprint(privacy_blp)
+    from server.alerts.views import blp as alerts_blp
+
+    api.register_blueprint(alerts_blp)
     app.register_blueprint(ack_blp)
+    init_web(app)
     register_error_handlers(app)
+    # Request ids first, so every later hook (and a 429) logs and answers with one.
+    init_ops(app)
+    init_limits(app)
 
     @app.get("/")
     def index() -> Response:
-        return redirect("/api/docs")
+        # Browsers land on the web pages; the API documents itself at /api/docs.
+        return redirect("/web/")
 
     @app.get("/api/swagger-ui/<path:filename>")
     def swagger_ui_asset(filename: str) -> Response:

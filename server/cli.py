@@ -34,21 +34,74 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Serve with gunicorn (PostgreSQL and Redis required; see server/ops/gunicorn_conf.py).",
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="gunicorn workers.")
 @with_appcontext
-def serve(host: str, port: int, threads: int) -> None:
-    """Serve leadbridge with waitress, with the alert dispatcher running in the same process."""
+def serve(host: str, port: int, threads: int, production: bool, workers: int | None) -> None:
+    """Serve leadbridge with waitress; alerts go out from this process unless Redis is set."""
     import waitress
 
     from server.alerts.dispatcher import Dispatcher
+    from server.alerts.queue import rq_enabled
 
     app = current_app._get_current_object()
-    dispatcher = Dispatcher(app)
-    dispatcher.start()
+    if production:
+        from server.ops.production import exec_gunicorn, production_problems
+
+        problems = production_problems(app)
+        if problems:
+            raise click.ClickException("\n".join(problems))
+        click.echo(f"leadbridge (gunicorn) is serving on http://{host}:{port}/")
+        exec_gunicorn(host, port, workers)
+    dispatcher = None if rq_enabled(app) else Dispatcher(app)
+    if dispatcher is None:
+        click.echo("Alerts are delivered by `leadbridge worker` processes (LEADBRIDGE_REDIS_URL).")
+    else:
+        dispatcher.start()
     click.echo(f"leadbridge is serving on http://{host}:{port}/  (API docs: /api/docs)")
     try:
         waitress.serve(app, host=host, port=port, threads=threads)
     finally:
-        dispatcher.stop()
+        if dispatcher is not None:
+            dispatcher.stop()
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Deliver alerts from the Redis queue (needs LEADBRIDGE_REDIS_URL); run as many as needed."""
+    from server.alerts.queue import rq_enabled
+    from server.alerts.worker import run_worker
+
+    app = current_app._get_current_object()
+    if not rq_enabled(app):
+        raise click.ClickException(
+            "Set LEADBRIDGE_REDIS_URL to use workers; without it, `leadbridge serve` sends alerts."
+        )
+    click.echo(f"leadbridge worker on queue {app.config['LEADBRIDGE_ALERT_QUEUE']!r}")
+    run_worker(app, burst=burst)
+
+
+@main.command()
+@click.option("--today", help="YYYY-MM-DD; default: today (UTC).")
+@with_appcontext
+def retention(today: str | None) -> None:
+    """Erase the idle leads of events past their retention_days (run daily)."""
+    from server.privacy.retention import erase_expired
+
+    try:
+        day = date.fromisoformat(today) if today else None
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from None
+    done = erase_expired(day)
+    for entry in done:
+        click.echo(f"event {entry['event_id']}: erased {entry['leads_erased']} leads")
+    click.echo(f"retention: {sum(entry['leads_erased'] for entry in done)} leads erased")
 
 
 @main.command("create-user")

@@ -21,6 +21,11 @@ def _int_env(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _bool_env(name: str, default: bool) -> bool:
+    raw = _env(name)
+    return default if raw in (None, "") else raw.strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_secret_key(instance_path: str) -> str:
     """Return the configured secret key, else one kept in the instance folder.
 
@@ -71,7 +76,39 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_ALERT_MAX_ATTEMPTS": _int_env("ALERT_MAX_ATTEMPTS", 8),
         "LEADBRIDGE_ALERT_TIMEOUT_SECONDS": float(_env("ALERT_TIMEOUT_SECONDS", "10") or 10),
         "LEADBRIDGE_ALERT_RETRY_BASE_SECONDS": float(_env("ALERT_RETRY_BASE_SECONDS", "2") or 2),
+        # Set to deliver alerts by `leadbridge worker` processes over Redis and RQ.
+        "LEADBRIDGE_REDIS_URL": _env("REDIS_URL") or None,
+        "LEADBRIDGE_ALERT_QUEUE": _env("ALERT_QUEUE", "leadbridge-alerts"),
+        # A claimed job whose dispatcher or worker died is taken over after this long.
+        "LEADBRIDGE_ALERT_LEASE_SECONDS": float(_env("ALERT_LEASE_SECONDS", "60") or 60),
+        # Rate limits (server/limits.py): "N per minute;M per hour" strings, per address
+        # for login and pairing, per tablet for sync. Counters in Redis when it is set.
+        "LEADBRIDGE_RATELIMIT_ENABLED": _bool_env("RATELIMIT_ENABLED", True),
+        "LEADBRIDGE_RATELIMIT_STORAGE_URL": _env("RATELIMIT_STORAGE_URL") or None,
+        "LEADBRIDGE_RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "10 per minute;100 per hour"),
+        "LEADBRIDGE_RATELIMIT_PAIRING": _env("RATELIMIT_PAIRING", "10 per minute"),
+        "LEADBRIDGE_RATELIMIT_SYNC": _env("RATELIMIT_SYNC", "300 per minute"),
+        # Operations (server/ops/): proxies trusted for X-Forwarded-*, logs, HSTS, gunicorn.
+        "LEADBRIDGE_PROXY_HOPS": _int_env("PROXY_HOPS", 0),
+        "LEADBRIDGE_LOG_FORMAT": _env("LOG_FORMAT", "json"),
+        "LEADBRIDGE_LOG_LEVEL": (_env("LOG_LEVEL", "INFO") or "INFO").upper(),
+        "LEADBRIDGE_HSTS_SECONDS": _int_env("HSTS_SECONDS", 31536000),
+        "LEADBRIDGE_WORKERS": _int_env("WORKERS", 2 * (os.cpu_count() or 1) + 1),
+        "LEADBRIDGE_THREADS": _int_env("THREADS", 4),
+        # A pooled connection that died with a database restart is replaced, not handed out.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
+    public_https = str(settings["LEADBRIDGE_PUBLIC_URL"]).startswith("https://")
+    # Cookies only over HTTPS once the server is reached over HTTPS.
+    secure = _bool_env("SECURE_COOKIES", public_https)
+    settings.update(
+        {
+            "SESSION_COOKIE_SECURE": secure,
+            "REMEMBER_COOKIE_SECURE": secure,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+        }
+    )
     # Computed lazily: the secret may be written to disk, which tests must not cause.
     if "SECRET_KEY" not in given:
         settings["SECRET_KEY"] = load_secret_key(instance_path)

@@ -61,9 +61,17 @@ def Money(**kwargs: Any) -> ma.fields.Decimal:  # noqa: N802 - reads like a fiel
     return ma.fields.Decimal(
         places=2,
         as_string=True,
-        validate=validate.Range(min=0, max=10**11),
+        # Checked by a function, not Range: apispec would write the bounds as strings into a
+        # "number" schema, which is not valid OpenAPI (schemathesis refuses the document).
+        validate=_money_range,
+        metadata={"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$", "example": "1500.00"},
         **kwargs,
     )
+
+
+def _money_range(value: Any) -> None:
+    if not 0 <= value <= 10**11:
+        raise ma.ValidationError("Must be between 0 and 100000000000.")
 
 
 def _country(value: str) -> None:

@@ -5,6 +5,15 @@ from server.auth.models import ApiToken
 from server.devices.models import Device, PairingCode
 from server.events.models import Event, EventMember, RubricVersion
 from server.leads.models import Activity, Lead
+from server.privacy.models import (
+    AuditEntry,
+    ConsentRecord,
+    ConsentText,
+    Erasure,
+    EventRetention,
+    LeadTombstone,
+    Recapture,
+)
 from server.sync.models import MutationReceipt
 from server.users.models import User
 from server.versioning import Counter
@@ -13,6 +22,13 @@ __all__ = [
     "Activity",
     "AlertJob",
     "ApiToken",
+    "AuditEntry",
+    "ConsentRecord",
+    "ConsentText",
+    "Erasure",
+    "EventRetention",
+    "LeadTombstone",
+    "Recapture",
     "Counter",
     "Device",
     "Event",

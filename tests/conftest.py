@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +20,9 @@ from server import create_app
 from server.extensions import db
 from server.versioning import SERVER_VERSION, Counter
 from tests.helpers import ApiHelper, Booth, make_booth
+
+# The alert tests' fixtures (receiver, clock, dispatcher), in one place.
+pytest_plugins = ["tests.alerting"]
 
 POSTGRES_URL = os.environ.get("LEADBRIDGE_TEST_DATABASE_URL")
 
@@ -51,6 +54,8 @@ def make_test_app(database_url: str, **overrides: object) -> Flask:
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # Tests log in and pair far faster than people do; tests/test_limits.py turns them on.
+        "LEADBRIDGE_RATELIMIT_ENABLED": False,
         **overrides,
     }
     return create_app(settings)
@@ -124,3 +129,18 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def app_factory(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Return a maker of extra apps on the test database (with overrides); dispose them after."""
+    made: list[Flask] = []
+
+    def make(url: str | None = None, **overrides: object) -> Flask:
+        made.append(make_test_app(url or database_url, **overrides))
+        return made[-1]
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()

@@ -99,7 +99,8 @@ def lead_body(captured_by_id: int, **overrides: Any) -> dict[str, Any]:
         "captured_at": datetime.now(UTC).isoformat(),
         "first_name": "Ann",
         "last_name": "Example",
-        "email": "Ann.Example@Example.COM",
+        # A person of their own: the server merges captures of the same email at an event.
+        "email": f"Ann.Example.{uuid.uuid4().hex[:8]}@Example.COM",
         "phone": "030 1234567",
         "company": "Example GmbH",
         "job_title": "CTO",

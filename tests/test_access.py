@@ -49,6 +49,22 @@ ACCESS: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/sync/status"): {TABLET},
     ("POST", "/api/v1/sync/push"): {TABLET},
     ("GET", "/api/v1/sync/pull"): {TABLET},
+    ("GET", "/api/v1/events/{event_id}/stats"): MANAGERS,
+    ("GET", "/api/v1/stats/compare"): MANAGERS,
+    ("GET", "/api/v1/events/{event_id}/leads.csv"): MANAGERS | {REP},  # a rep: their own leads
+    ("GET", "/api/v1/events/{event_id}/leads.xlsx"): MANAGERS | {REP},
+    ("POST", "/api/v1/privacy/search"): {ADMIN},
+    ("POST", "/api/v1/privacy/export"): {ADMIN},
+    ("POST", "/api/v1/privacy/erase"): {ADMIN},
+    ("GET", "/api/v1/privacy/audit"): {ADMIN},
+    ("GET", "/api/v1/privacy/recaptures"): {ADMIN},
+    ("GET", "/api/v1/privacy/events/{event_id}/retention"): MANAGERS,
+    ("PUT", "/api/v1/privacy/events/{event_id}/retention"): MANAGERS,
+    ("GET", "/api/v1/privacy/events/{event_id}/consent-texts"): USERS | {TABLET},
+    ("POST", "/api/v1/privacy/events/{event_id}/consent-texts"): MANAGERS,
+    ("GET", "/api/v1/privacy/leads/{lead_id}/consent"): MANAGERS | {REP},
+    ("GET", "/api/v1/alerts"): {ADMIN},
+    ("POST", "/api/v1/alerts/{job_id}/retry"): {ADMIN},
 }
 # Callers that must be refused first, so that a revoke or logout cannot hide a leak.
 CALLERS = ("anonymous", "revoked tablet", TABLET, STAFF, REP, MARKETER, ADMIN)
@@ -81,6 +97,14 @@ def _body(method: str, path: str, booth: Booth) -> dict[str, Any] | None:
         ("POST", "/api/v1/leads"): lead_body(booth.staff.id),
         ("PATCH", "/api/v1/leads/{lead_id}"): {"status": "acknowledged"},
         ("POST", "/api/v1/sync/push"): push_body(booth.staff.id),
+        ("POST", "/api/v1/privacy/search"): {"email": "nobody@example.com"},
+        ("POST", "/api/v1/privacy/export"): {"email": "nobody@example.com"},
+        ("POST", "/api/v1/privacy/erase"): {"email": "nobody@example.com", "confirm": True},
+        ("PUT", "/api/v1/privacy/events/{event_id}/retention"): {"retention_days": 30},
+        ("POST", "/api/v1/privacy/events/{event_id}/consent-texts"): {
+            "language": "de",
+            "text": "Sie dürfen mich kontaktieren.",
+        },
     }.get((method, path))
 
 
@@ -100,6 +124,7 @@ def test_access(method: str, path: str, api: ApiHelper, booth: Booth, client: Fl
         "user_id": booth.rep.id,
         "device_id": booth.tablet.id,
         "lead_id": lead["id"],
+        "job_id": 1,  # an alert job id: pending (409) or unknown (404) to admins, never 5xx
     }
     url = re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)
     headers = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,56 +19,18 @@ from flask.testing import FlaskClient
 from server.alerts.dispatcher import Dispatcher
 from server.alerts.models import AlertJob, JobStatus
 from server.alerts.signing import verify
-from server.db_types import utcnow
 from server.extensions import db
+from tests.alerting import Clock, smtp_for
 from tests.helpers import ApiHelper, Booth
 from tests.peers import SmtpRecorder, WebhookReceiver
 
 SECRET = "whsec-test"
 
 
-class Clock:
-    """A clock that stands still until the test moves it.
-
-    It starts a few seconds ahead so that jobs written during the test are due, and it
-    does not follow real time, so a retry delayed by even a millisecond is not due yet.
-    """
-
-    def __init__(self) -> None:
-        self.now = utcnow() + timedelta(seconds=5)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpRecorder]:
-    with SmtpRecorder() as recorder:
-        monkeypatch.setitem(app.config, "LEADBRIDGE_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setitem(app.config, "LEADBRIDGE_SMTP_PORT", recorder.port)
-        monkeypatch.setitem(app.config, "LEADBRIDGE_ALERT_MAX_ATTEMPTS", 3)
-        monkeypatch.setitem(app.config, "LEADBRIDGE_ALERT_TIMEOUT_SECONDS", 1.0)
-        monkeypatch.setitem(app.config, "LEADBRIDGE_ALERT_RETRY_BASE_SECONDS", 1.0)
+    with smtp_for(app, monkeypatch, max_attempts=3) as recorder:
         yield recorder
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as hooks:
-        yield hooks
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def dispatcher(app: Flask, smtp: SmtpRecorder, clock: Clock) -> Dispatcher:
-    return Dispatcher(app, clock=clock)
 
 
 def _jobs(app: Flask) -> list[AlertJob]:

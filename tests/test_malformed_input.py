@@ -96,6 +96,7 @@ def _concrete(path: str, booth: Booth, lead_id: str) -> str:
         "user_id": booth.rep.id,
         "device_id": booth.tablet.id,
         "lead_id": lead_id,
+        "job_id": 1,  # an alert job (issue 5, dead letters): retrying a pending one is a 409
     }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)
 
@@ -113,6 +114,14 @@ def _valid_bodies(booth: Booth) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/leads"): lead_body(booth.staff.id),
         ("PATCH", "/api/v1/leads/{lead_id}"): {"status": "disqualified", "reason": "x"},
         ("POST", "/api/v1/sync/push"): push_body(booth.staff.id),
+        ("POST", "/api/v1/privacy/search"): {"email": "nobody@example.com", "phone": "+4930123456"},
+        ("POST", "/api/v1/privacy/export"): {"email": "nobody@example.com", "country": "DE"},
+        ("POST", "/api/v1/privacy/erase"): {"email": "nobody@example.com", "confirm": True},
+        ("PUT", "/api/v1/privacy/events/{event_id}/retention"): {"retention_days": 30},
+        ("POST", "/api/v1/privacy/events/{event_id}/consent-texts"): {
+            "language": "de",
+            "text": "Sie dürfen mich kontaktieren.",
+        },
     }
 
 

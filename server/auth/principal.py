@@ -38,8 +38,8 @@ class Principal:
         return self.has_role(Role.ADMIN, Role.MARKETER)
 
 
-def _unauthorized(message: str) -> None:
-    fail(401, message, headers={"WWW-Authenticate": 'Bearer realm="leadbridge"'})
+def _unauthorized(message: str, errors: dict[str, bool] | None = None) -> None:
+    fail(401, message, errors, headers={"WWW-Authenticate": 'Bearer realm="leadbridge"'})
 
 
 def _user_principal(secret: str) -> Principal | None:
@@ -60,8 +60,11 @@ def _device_principal(secret: str) -> Principal | None:
     device = db.session.execute(
         select(Device).where(Device.token_hash == token_hash(secret))
     ).scalar_one_or_none()
-    if device is None or device.revoked:
+    if device is None:
         return None
+    if device.revoked:
+        # The tablet must delete everything it holds (docs/sync-protocol.md, "Revoked tablets").
+        _unauthorized("This tablet was revoked: delete its data.", {"wipe": True})
     now = utcnow()
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now

@@ -67,6 +67,16 @@ def create_user(fields: dict[str, Any]) -> User:
     return user
 
 
+SELF_DEMOTION = "An admin cannot deactivate or demote their own account."
+
+
+def demotes_self(actor: User | None, user: User, fields: dict[str, Any]) -> bool:
+    """Return whether fields would take an admin's own access away (which is refused)."""
+    if actor is None or actor.id != user.id:
+        return False
+    return fields.get("active") is False or fields.get("role", Role.ADMIN) != Role.ADMIN
+
+
 def update_user(user: User, fields: dict[str, Any]) -> User:
     """Change a user; deactivating one revokes their tokens at once."""
     _apply(user, dict(fields))

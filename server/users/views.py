@@ -14,7 +14,7 @@ from server.errors import fail
 from server.extensions import db
 from server.users.models import Role, User
 from server.users.schemas import UserListArgsSchema, UserSchema
-from server.users.service import create_user, update_user
+from server.users.service import SELF_DEMOTION, create_user, demotes_self, update_user
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="People and roles.")
 
@@ -62,12 +62,6 @@ class UserById(MethodView):
     def patch(self, fields: dict[str, Any], user_id: int) -> User:
         """Change a user's details, role or active flag."""
         user = _get_visible_user(user_id)
-        me = current_principal().user
-        demoting_self = (
-            me is not None
-            and user.id == me.id
-            and (fields.get("active") is False or fields.get("role", Role.ADMIN) != Role.ADMIN)
-        )
-        if demoting_self:
-            fail(409, "An admin cannot deactivate or demote their own account.")
+        if demotes_self(current_principal().user, user, fields):
+            fail(409, SELF_DEMOTION)
         return update_user(user, fields)

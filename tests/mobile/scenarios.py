@@ -20,7 +20,7 @@ from tests.mobile.data import (
     OFFLINE_LEADS,
     SERVER_HAS_IT,
 )
-from tests.mobile.ui import UI, ScenarioFailed, Wait
+from tests.mobile.ui import UI, ScenarioFailed, Step, Wait
 
 
 @dataclass
@@ -187,7 +187,8 @@ def full(ctx: Context) -> Iterator[Any]:
     )
     yield from ui.shot("10-home-synced")
 
-    # The manager revokes the tablet: syncing stops and the tablet says so.
+    # The manager revokes the tablet: the server says wipe, the store deletes every
+    # lead and its key, syncing stops and the app is back at pairing.
     device_id = app.store.pairing()["device_id"]
     response = ctx.api("POST", f"/api/v1/devices/{device_id}/revoke")
     check(response.status_code == 200, f"revoke answered {response.status_code}")
@@ -195,14 +196,12 @@ def full(ctx: Context) -> Iterator[Any]:
     yield ui.on("settings")
     yield from ui.tap(ui.screen.ids.sync_button)
     yield Wait(lambda: app.connection == "revoked", "the app to see it was revoked")
-    yield from ui.tap(nav(ui, "Home"))
-    yield ui.on("home")
-    yield Wait(
-        lambda: app.summary is not None and app.summary.connection == "revoked",
-        "the revoked message",
-    )
-    yield from ui.shot("11-home-revoked")
+    yield ui.on("pairing")
+    yield from ui.shot("11-pairing-after-revoke")
     check(app.sync is None, "syncing stopped")
+    check(app.store.pairing() is None, "the pairing is gone")
+    check(app.store.counts()["total"] == 0, "no lead is left on the tablet")
+    check(app.store.outbox_size() == 0 and app.store.load_draft() is None, "nothing else either")
 
 
 # -- badge scanning -------------------------------------------------------------------------
@@ -344,7 +343,66 @@ def draft_restored(ctx: Context) -> Iterator[Any]:
     yield from ui.shot("capture-draft-restored")
 
 
+# -- consent in the visitor's language (issue 8) ------------------------------------------
+
+
+def pick_language(ui: UI, language: str) -> Step:
+    """Open the consent language spinner and tap one of its languages."""
+    spinner = ui.field("consent_language").ids.spinner
+    yield from ui.tap(spinner)
+    yield Wait(lambda: spinner.is_open, "the language list to open", 5)
+    yield 0.3  # the list opens with an animation
+    options = {child.text: child for child in spinner._dropdown.container.children}
+    check(language in options, f"no {language!r} among {sorted(options)}")
+    yield from ui.tap(options[language])
+    yield Wait(lambda: spinner.text == language, f"{language} to be chosen", 5)
+
+
+def consent(ctx: Context) -> Iterator[Any]:
+    """Pair, capture with German consent to marketing emails only, sync; read the record."""
+    ui, app, relay = ctx.ui, ctx.app, ctx.relay
+    yield ui.on("pairing")
+    screen = ui.screen
+    yield from ui.type(screen.ids.server, relay.url)
+    yield from ui.type(screen.ids.code, ctx.options["code"])
+    yield from ui.tap(screen.ids.pair_button)
+    yield ui.on("staff")
+    yield Wait(lambda: len(ui.screen.ids.people.children) >= 2, "the team to show")
+    staff = next(
+        b for b in ui.screen.ids.people.children if b.text.startswith(ctx.options["staff"])
+    )
+    yield from ui.tap(staff)
+    yield ui.on("home")
+    yield from ui.tap(ui.screen.ids.new_lead)
+    yield ui.on("capture")
+    form = ui.screen.ids.form
+    spinner = ui.field("consent_language").ids.spinner
+    check(list(spinner.values) == ["de", "en"], f"languages offered: {spinner.values}")
+    check(spinner.text == "de", f"default language {spinner.text!r}")
+    purposes = ui.field("consent_purposes")
+    check(purposes.parent is None, "purposes hidden before consent is given")
+    yield from pick_language(ui, "en")
+    check(ui.field("consent").label == "You may contact me.", ui.field("consent").label)
+    yield from pick_language(ui, "de")
+    wording = ui.field("consent").label
+    check(wording == "Sie dürfen mich kontaktieren.", wording)
+    yield from type_lead(ui, {"first_name": "Greta", "email": "greta@example.com"})
+    yield from ui.tick("consent")
+    yield Wait(lambda: purposes.parent is not None, "the purposes to show", 5)
+    yield from ui.tap(purposes.ticks["marketing_email"])
+    check(form.values()["consent_purposes"] == ["marketing_email"], str(form.values()))
+    yield from ui.shot("capture-consent-de")
+    yield from ui.choose("answers.budget", "Yes")
+    yield from save_and_wait(ui)
+    lead = app.store.search_leads()[0]
+    ctx.result["lead_id"] = lead["id"]
+    ctx.result["tablet_consent"] = lead["consent"]
+    yield Wait(lambda: app.store.outbox_size() == 0, "the lead to upload")
+    yield Wait(lambda: lead["id"] in ctx.server_ids(), "the server to have the lead")
+
+
 SCENARIOS: dict[str, Callable[[Context], Iterator[Any]]] = {
+    "consent": consent,
     "full": full,
     "badges": badges,
     "checks": checks,

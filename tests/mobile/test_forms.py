@@ -210,3 +210,119 @@ def test_errors_by_key_shapes() -> None:
 
 def test_duplicate_keys() -> None:
     assert forms.duplicate_keys({"email": "", "phone": "030"}) == (None, "030")
+
+
+# -- consent in several languages (issue 8) --------------------------------------------
+
+TEXTS = [
+    {"language": "de", "version": 5, "text": "Sie dürfen mich kontaktieren."},
+    {"language": "en", "version": 4, "text": "You may contact me."},
+]
+
+
+@pytest.fixture
+def multilingual(event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "consent_texts": TEXTS}
+
+
+def test_consent_texts_add_a_language_choice_and_purposes(multilingual: dict[str, Any]) -> None:
+    specs = forms.form_specs(multilingual)
+    contact = [s for s in specs if s.group == forms.CONTACT]
+    assert [s.key for s in contact][-3:] == ["consent_language", "consent", "consent_purposes"]
+    by_key = {spec.key: spec for spec in specs}
+    assert by_key["consent_language"].options == (("de", "de"), ("en", "en"))
+    assert by_key["consent"].label == "Sie dürfen mich kontaktieren."  # the first language
+    assert by_key["consent_purposes"].options == (
+        ("sales_follow_up", "Sales may follow up"),
+        ("marketing_email", "Marketing emails"),
+    )
+    blank = forms.empty_values(specs)
+    assert blank["consent_language"] == "de" and blank["consent_purposes"] == []
+    assert forms.is_blank(blank, specs)
+
+
+def test_consent_wording_per_language(multilingual: dict[str, Any]) -> None:
+    assert forms.consent_languages(multilingual) == ["de", "en"]
+    assert forms.consent_wording(multilingual, "en") == ("You may contact me.", 4)
+    assert forms.consent_wording(multilingual, "de") == ("Sie dürfen mich kontaktieren.", 5)
+    # A language not offered, or an event without texts: the event's own text and version.
+    own = (multilingual["consent_text"], 2)
+    assert forms.consent_wording(multilingual, "fr") == own
+    assert forms.consent_wording({**multilingual, "consent_texts": []}, "de") == own
+    assert forms.consent_languages(None) == []
+
+
+def test_a_lead_saves_the_chosen_language_version_and_purposes(
+    store: DeviceStore, multilingual: dict[str, Any]
+) -> None:
+    specs = forms.form_specs(multilingual)
+    values = filled(
+        specs,
+        first_name="Greta",
+        consent=True,
+        consent_language="en",
+        consent_purposes=["marketing_email"],
+        **{"answers.budget": True},
+    )
+    fields = forms.to_lead_fields(values, specs, multilingual, now=NOW)
+    assert fields["consent"] == {
+        "given": True,
+        "version": 4,
+        "at": NOW.isoformat(),
+        "language": "en",
+        "purposes": ["marketing_email"],
+    }
+    lead = store.get_lead(store.save_lead({**fields, "captured_by_id": STAFF_ID}))
+    assert lead is not None and lead["consent"] == fields["consent"]
+
+    # Shown again for editing: the same choices, and saving changes nothing.
+    again = forms.values_from_lead(lead, specs)
+    assert again["consent_language"] == "en" and again["consent_purposes"] == ["marketing_email"]
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    unchanged = forms.to_lead_fields(
+        again, specs, multilingual, now=later, previous_consent=lead["consent"]
+    )
+    assert forms.changed_fields(lead, unchanged) == {}
+    # Agreeing to more is a new agreement: recorded now, with the German text's version.
+    more = {**again, "consent_language": "de", "consent_purposes": ["sales_follow_up"]}
+    changed = forms.to_lead_fields(
+        more, specs, multilingual, now=later, previous_consent=lead["consent"]
+    )
+    assert changed["consent"] == {
+        "given": True,
+        "version": 5,
+        "at": later.isoformat(),
+        "language": "de",
+        "purposes": ["sales_follow_up"],
+    }
+
+
+def test_consent_not_given_drops_language_and_purposes(multilingual: dict[str, Any]) -> None:
+    specs = forms.form_specs(multilingual)
+    values = filled(specs, consent=False, consent_purposes=["marketing_email"])
+    fields = forms.to_lead_fields(values, specs, multilingual, now=NOW)
+    assert fields["consent"] == {"given": False, "version": None, "at": None}
+
+
+def test_drafts_keep_only_offered_languages_and_known_purposes(
+    multilingual: dict[str, Any],
+) -> None:
+    specs = forms.form_specs(multilingual)
+    values = forms.restore_values(
+        specs, {"consent_language": "fr", "consent_purposes": ["selling_my_data"]}
+    )
+    assert values["consent_language"] == "de" and values["consent_purposes"] == []
+    kept = forms.restore_values(
+        specs, {"consent_language": "en", "consent_purposes": ["sales_follow_up"]}
+    )
+    assert kept["consent_language"] == "en" and kept["consent_purposes"] == ["sales_follow_up"]
+    assert not forms.is_blank(kept, specs)
+
+
+def test_an_older_consent_without_language_is_kept_on_edit(multilingual: dict[str, Any]) -> None:
+    specs = forms.form_specs(multilingual)
+    older = {"given": True, "version": 2, "at": NOW.isoformat()}  # before texts per language
+    values = filled(specs, consent=True, consent_purposes=["sales_follow_up"])
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    kept = forms.to_lead_fields(values, specs, multilingual, now=later, previous_consent=older)
+    assert kept["consent"] == older

@@ -176,3 +176,43 @@ def test_checks_kiosk_and_draft(booth: Booth, tmp_path: Path) -> None:
         names = {lead["first_name"] for lead in reopened.search_leads()}
         assert names == {"Eve", "Vic"}
         assert reopened.outbox_size() >= 2  # the server was never there
+
+
+def test_consent_in_the_visitors_language(
+    api: ApiHelper, booth: Booth, live_server: str, tmp_path: Path
+) -> None:
+    """German wording, marketing emails only: the server's consent record says so."""
+    texts = {"de": "Sie dürfen mich kontaktieren.", "en": "You may contact me."}
+    versions = {}
+    for language, text in texts.items():
+        response = api.client.post(
+            f"/api/v1/privacy/events/{booth.event['id']}/consent-texts",
+            json={"language": language, "text": text},
+            headers=booth.marketer.headers,
+        )
+        assert response.status_code == 201, response.json
+        versions[language] = response.json["version"]
+    staff_name = api.client.get(
+        f"/api/v1/users/{booth.staff.id}", headers=booth.admin.headers
+    ).json["name"]
+    outcome = run_scenario(
+        "consent",
+        tmp_path / "tablet.sqlite3",
+        tmp_path,
+        auth=booth.marketer.headers["Authorization"],
+        server=live_server,
+        code=pairing_code(api, booth),
+        staff=staff_name,
+    )
+    assert outcome["tablet_consent"]["language"] == "de"
+    assert outcome["tablet_consent"]["purposes"] == ["marketing_email"]
+    record = api.client.get(
+        f"/api/v1/privacy/leads/{outcome['lead_id']}/consent", headers=booth.marketer.headers
+    )
+    assert record.status_code == 200, record.json
+    assert record.json["given"] is True
+    assert record.json["language"] == "de"
+    assert record.json["version"] == versions["de"] != versions["en"]
+    assert record.json["purposes"] == ["marketing_email"]
+    assert record.json["text"] == texts["de"]
+    assert "capture-consent-de.png" in outcome["shots"]
