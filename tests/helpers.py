@@ -28,6 +28,15 @@ def _password_hash() -> str:
 Headers = dict[str, str]
 
 
+def tampered_signature(signature: str) -> str:
+    """Change a base64 signature's first character.
+
+    The last character of unpadded base64 carries spare bits a decoder ignores, so
+    changing it can leave the signature valid; the first always changes a byte.
+    """
+    return ("B" if signature[0] == "A" else "A") + signature[1:]
+
+
 def bearer(token: str) -> Headers:
     """Return the Authorization header for token."""
     return {"Authorization": f"Bearer {token}"}

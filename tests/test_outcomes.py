@@ -32,7 +32,7 @@ from server.leads.models import Activity, Lead
 from server.users.models import User
 from sync.client import SyncClient
 from sync.store import DeviceStore
-from tests.helpers import ApiHelper, Booth
+from tests.helpers import ApiHelper, Booth, tampered_signature
 
 # Each outcome with the form (and API) fields it needs, and what the lead then shows.
 OUTCOMES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
@@ -354,7 +354,7 @@ def test_a_forged_or_expired_link_reports_nothing(
     client.post(path)
     untouched = _stored(app, owned_lead)
     payload, stamp, signature = path.removeprefix("/ack/").split(".")
-    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    flipped = tampered_signature(signature)
     form = {"status": "lost", "reason": "Forged"}
     for bad in (f"/ack/{payload}.{stamp}.{flipped}", "/ack/not-a-token"):
         response = client.post(f"{bad}/outcome", data=form)
