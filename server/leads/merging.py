@@ -5,15 +5,24 @@ same normalised phone (both normalised by sync/contact.py before they reach here
 earlier lead carries on: it takes the higher rating, answers it lacked, and the union of
 products. The later capture is kept as its own row, with its author, notes and answers,
 marked merged_into, so nothing anyone typed is lost and its tablet learns of the merge.
+
+Two tablets pushing the same person at once must not both become the first capture. On
+PostgreSQL each person looked up is locked (a transaction-level advisory lock) until the
+looking transaction commits, so the second push waits for the first and then finds its
+lead; pushes of different people never wait for each other. SQLite runs one writing
+transaction at a time: there a no-op write takes that one write lock before the lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import BigInteger
 
 from server.extensions import db
 from server.leads.models import Lead, Rating
@@ -64,6 +73,31 @@ def lead_values(lead: Lead) -> dict[str, Any]:
     }
 
 
+_LOCK_PEOPLE = text(
+    # unnest yields the (sorted) array in order, so every transaction locks in one order.
+    "SELECT count(pg_advisory_xact_lock(key)) FROM unnest(:keys) AS people(key)"
+).bindparams(bindparam("keys", type_=ARRAY(BigInteger)))
+
+
+_TAKE_SQLITE_WRITE_LOCK = text("UPDATE counters SET value = value WHERE name = 'server_version'")
+
+
+def _lock_key(event_id: int, key: tuple[str, str]) -> int:
+    """Return a signed 64-bit advisory-lock key for one person at one event."""
+    digest = hashlib.blake2b(f"{event_id}:{key[0]}:{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_people(event_id: int, keys: Iterable[tuple[str, str]]) -> None:
+    """Hold the people of keys at event_id until commit (PostgreSQL; see the module)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(_TAKE_SQLITE_WRITE_LOCK)
+        return
+    lock_keys = sorted({_lock_key(event_id, key) for key in keys})
+    if lock_keys:
+        db.session.execute(_LOCK_PEOPLE, {"keys": lock_keys})
+
+
 class DuplicateFinder:
     """Find the lead a new capture repeats: earlier in the same batch, else in the database."""
 
@@ -78,6 +112,7 @@ class DuplicateFinder:
         keys = {key for key in map(identity, rows) if key is not None}
         if not keys:
             return
+        lock_people(self.event_id, keys)
         emails = [value for kind, value in keys if kind == "email"]
         phones = [value for kind, value in keys if kind == "phone"]
         found = db.session.scalars(
@@ -102,6 +137,7 @@ class DuplicateFinder:
             return self.in_batch[key]
         if key in self.stored:
             return self.stored[key]
+        lock_people(self.event_id, [key])
         column = Lead.email if key[0] == "email" else Lead.phone
         return db.session.scalars(
             select(Lead)

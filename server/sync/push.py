@@ -26,7 +26,7 @@ from server.leads.service import (
 from server.privacy.consent import record_consents
 from server.privacy.service import flag_recaptures
 from server.sync.models import MutationReceipt
-from server.versioning import reserve_server_versions
+from server.versioning import is_provisional, reserve_server_versions, stamp_versions
 
 _CREATE_SCHEMA = LeadCreateSchema()
 _UPDATE_SCHEMA = LeadContactSchema(partial=True)
@@ -115,8 +115,8 @@ Checked = tuple[dict[str, Any], dict[str, Any]] | _Rejected
 def _check_create(batch: _Batch, mutation: dict[str, Any]) -> Checked:
     """Validate a create's fields; return (fields, columns), or the rejection.
 
-    Done before the server-version counter is taken: the counter's lock serialises every
-    writer until commit, so the pure-Python work of validating stays outside it.
+    Done for the whole batch before the people in it are locked (server/leads/merging.py),
+    so the pure-Python work of validating holds no lock.
     """
     try:
         fields = _load(_CREATE_SCHEMA, {**mutation["fields"], "id": str(mutation["lead_id"])})
@@ -261,8 +261,8 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
         m["mutation_id"]: _check_create(batch, m) for m in following if m["kind"] == "create"
     }
     first_version = reserve_server_versions(len(following)) if following else 0
-    # Under the version lock (so a concurrent push of the same person is seen): one query
-    # for the earlier captures of every person in the batch.
+    # One query for the earlier captures of every person in the batch, with those people
+    # locked until commit, so a concurrent push of the same person waits and then sees this.
     batch.captured.duplicates.prefetch([columns for columns in _valid_columns(checked.values())])
     for offset, mutation in enumerate(following):
         version = first_version + offset
@@ -293,6 +293,11 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
     record_consents(device, _new_consents(following, batch.new_versions))
     new_last = last + len(following)
     device.last_mutation_id = new_last
+    # The versions taken above are provisional until now (server/versioning.py).
+    shift = stamp_versions()
+    for result in results:
+        if is_provisional(result["server_version"]):
+            result["server_version"] += shift
     db.session.commit()
     if len(following) < len(fresh):
         fail(
