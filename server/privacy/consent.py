@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from server.devices.models import Device
 from server.events.models import Event
@@ -86,21 +86,22 @@ def record_consents(device: Device, created: Iterable[tuple[uuid.UUID, Mapping[s
             )
         )
     }
-    for lead_id, consent in pairs:
-        if lead_id not in leads:
-            continue  # no consent given: nothing was agreed
-        captured_by_id, consent_at = leads[lead_id]
-        db.session.merge(
-            ConsentRecord(
-                lead_id=lead_id,
-                text_version=consent.get("version"),
-                language=consent.get("language"),
-                purposes=sorted(set(consent.get("purposes") or [])),
-                captured_by_id=captured_by_id,
-                device_id=device.id,
-                at=consent_at,
-            )
-        )
+    records = [
+        {
+            "lead_id": lead_id,
+            "text_version": consent.get("version"),
+            "language": consent.get("language"),
+            "purposes": sorted(set(consent.get("purposes") or [])),
+            "captured_by_id": leads[lead_id][0],
+            "device_id": device.id,
+            "at": leads[lead_id][1],
+        }
+        for lead_id, consent in pairs
+        if lead_id in leads  # no consent given: nothing was agreed
+    ]
+    if records:
+        # New leads have no record yet: one multi-row INSERT, no look-up per lead.
+        db.session.execute(insert(ConsentRecord.__table__), records)
 
 
 def record_changed_consent(lead: Lead, consent: Mapping[str, Any], device_id: int | None) -> None:
