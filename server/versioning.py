@@ -20,10 +20,11 @@ counter last: every row lock is taken by the flush before the counter is.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Table, event, inspect, select, update
+from sqlalchemy import BigInteger, String, Table, bindparam, event, inspect, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -88,6 +89,60 @@ def _shift_field_versions(field_versions: dict[str, Any], shift: int) -> dict[st
     }
 
 
+def _shift(last: int, taken: int) -> int:
+    """Return what turns the first provisional version into the first of the real block."""
+    return (last - taken + 1) - (PROVISIONAL_BASE + 1)
+
+
+def _take_block(taken: int) -> Any:
+    return (
+        update(Counter)
+        .where(Counter.name == SERVER_VERSION)
+        .values(value=Counter.value + taken)
+        .returning(Counter.value)
+    )
+
+
+def _shift_rows(table: Table) -> Any:
+    """Build the UPDATE that moves one table's provisional versions by :shift."""
+    # An index range holding only this transaction's rows: other transactions'
+    # provisional rows are uncommitted, so invisible to this UPDATE. (Text, not Core:
+    # Core would also bump the table's updated_at.)
+    return text(
+        f"UPDATE {table.name} SET {SERVER_VERSION} = {SERVER_VERSION} + :shift"
+        f" WHERE {SERVER_VERSION} > {PROVISIONAL_BASE}"
+    ).bindparams(bindparam("shift", type_=BigInteger))
+
+
+@functools.cache
+def _stamp_statement() -> Any:
+    """Build PostgreSQL's one statement that takes the block and shifts every table's rows.
+
+    One round trip while the counter is locked: the lock is held from here to the commit,
+    and every round trip a busy web worker makes in between lengthens everyone's wait.
+    """
+    shift = f"(block.value - :taken + 1) - {PROVISIONAL_BASE + 1}"
+    from_block = f"(SELECT {shift} FROM block)"
+    shifts = [
+        f"shift_{table.name} AS ({_shift_rows(table).text.replace(':shift', from_block)})"
+        for table in _versioned_tables()
+    ]
+    return text(
+        f"WITH block AS (UPDATE counters SET value = value + :taken"
+        f" WHERE name = '{SERVER_VERSION}' RETURNING value), "
+        + ", ".join(shifts)
+        + f" SELECT {shift} FROM block"
+    ).bindparams(bindparam("taken", type_=BigInteger))
+
+
+def _stamp_step_by_step(session: Session, taken: int) -> int:
+    """Take the block and shift the rows statement by statement (SQLite: one writer anyway)."""
+    shift = _shift(session.execute(_take_block(taken)).scalar_one(), taken)
+    for table in _versioned_tables():
+        session.execute(_shift_rows(table), {"shift": shift})
+    return shift
+
+
 def stamp_versions(session: Session | None = None) -> int:
     """Give this transaction's provisional versions their real numbers; return the shift.
 
@@ -102,20 +157,10 @@ def stamp_versions(session: Session | None = None) -> int:
     # lock while holding the counter.
     session.flush()
     session.info[_TAKEN] = 0
-    last = session.execute(
-        update(Counter)
-        .where(Counter.name == SERVER_VERSION)
-        .values(value=Counter.value + taken)
-        .returning(Counter.value)
-    ).scalar_one()
-    shift = (last - taken + 1) - (PROVISIONAL_BASE + 1)
-    for table in _versioned_tables():
-        # An index range holding only this transaction's rows: other transactions'
-        # provisional rows are uncommitted, so invisible to this UPDATE.
-        column = table.c[SERVER_VERSION]
-        session.execute(
-            update(table).where(column > PROVISIONAL_BASE).values({column: column + shift})
-        )
+    if session.get_bind().dialect.name == "postgresql":
+        shift = session.execute(_stamp_statement(), {"taken": taken}).scalar_one()
+    else:
+        shift = _stamp_step_by_step(session, taken)
     for instance in list(session.identity_map.values()):
         loaded = inspect(instance).dict
         if is_provisional(loaded.get(SERVER_VERSION)):
