@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -173,13 +174,17 @@ class CapturedLeads:
     def __init__(self, device: Device, team: set[int]):
         self.device = device
         self.team = team
-        self.router = Router(device.event)
         self.duplicates = DuplicateFinder(device.event_id)
         # New lead id -> the earlier lead it was merged into, for the push's answer.
         self.merged: dict[uuid.UUID, uuid.UUID] = {}
         self.leads: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
+
+    @functools.cached_property
+    def router(self) -> Router:
+        """Return the event's router, loaded on first use (a batch of edits needs none)."""
+        return Router(self.device.event, self.team)
 
     def _activity(
         self, lead_id: uuid.UUID, kind: ActivityKind, at: datetime, **detail: Any

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from server.db_types import utcnow
-from server.events.models import Event, EventMember
+from server.events.models import Event
 from server.extensions import db
 from server.leads.models import Lead
 from server.users.models import Role, User
@@ -51,17 +51,10 @@ def start_of_day(event: Event, now: datetime | None = None) -> datetime:
 class Router:
     """Route the leads of one event; keeps today's loads current across a batch."""
 
-    def __init__(self, event: Event, now: datetime | None = None):
+    def __init__(self, event: Event, team: set[int], now: datetime | None = None):
+        """Load what routing reads; team holds the ids of the people working the event."""
         self.event = event
         self.config = event.routing or {}
-        member_reps = select(EventMember.user_id).where(EventMember.event_id == event.id)
-        self.team_reps = set(
-            db.session.scalars(
-                select(User.id).where(
-                    User.id.in_(member_reps), User.role == Role.REP, User.active.is_(True)
-                )
-            )
-        )
         named = {
             rep_id
             for rule in self.config.get("rules", [])
@@ -70,13 +63,19 @@ class Router:
         }
         wanted = (
             named
-            | self.team_reps
+            | team
             | {self.config.get("fallback_owner_id"), self.config.get("backup_owner_id")}
         )
+        # One query for everyone routing may name; the team's active reps are among them.
         self.users = {
             user.id: user
             for user in db.session.scalars(select(User).where(User.id.in_(wanted - {None})))
             if user.active
+        }
+        self.team_reps = {
+            user_id
+            for user_id, user in self.users.items()
+            if user_id in team and user.role == Role.REP
         }
         since = start_of_day(event, now)
         self.today: Counter[int] = Counter(
