@@ -308,6 +308,8 @@ def main() -> None:
     # bench/serving.py pipes the server's stderr without reading it: with a log line per
     # request at INFO, hundreds of requests fill the pipe and the server stalls on a write.
     os.environ.setdefault("LEADBRIDGE_LOG_LEVEL", "WARNING")
+    # Time computing the figures, not the few seconds' cache that shares them (stats/cache.py).
+    os.environ["LEADBRIDGE_STATS_CACHE_SECONDS"] = "0"
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         with fresh_database(workdir, args.database_url, "dashboard") as database_url:

@@ -21,6 +21,11 @@ def _int_env(name: str, default: int) -> int:
     return default if raw in (None, "") else int(raw)
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = _env(name)
+    return default if raw in (None, "") else float(raw)
+
+
 def _bool_env(name: str, default: bool) -> bool:
     raw = _env(name)
     return default if raw in (None, "") else raw.strip().lower() in ("1", "true", "yes", "on")
@@ -93,6 +98,7 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_LOG_FORMAT": _env("LOG_FORMAT", "json"),
         "LEADBRIDGE_LOG_LEVEL": (_env("LOG_LEVEL", "INFO") or "INFO").upper(),
         "LEADBRIDGE_HSTS_SECONDS": _int_env("HSTS_SECONDS", 31536000),
+        "LEADBRIDGE_STATS_CACHE_SECONDS": _float_env("STATS_CACHE_SECONDS", 3.0),
         "LEADBRIDGE_WORKERS": _int_env("WORKERS", 2 * (os.cpu_count() or 1) + 1),
         "LEADBRIDGE_THREADS": _int_env("THREADS", 4),
         # A pooled connection that died with a database restart is replaced, not handed out.

@@ -56,6 +56,8 @@ def make_test_app(database_url: str, **overrides: object) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Tests log in and pair far faster than people do; tests/test_limits.py turns them on.
         "LEADBRIDGE_RATELIMIT_ENABLED": False,
+        # Tests read the figures right after changing leads; tests/test_stats_cache.py caches.
+        "LEADBRIDGE_STATS_CACHE_SECONDS": 0,
         **overrides,
     }
     return create_app(settings)

@@ -106,6 +106,7 @@ from server.events.models import Event
 from server.extensions import db
 from server.leads.models import Lead, LeadStatus, Rating
 from server.stats import sql
+from server.stats.cache import cached
 from server.stats.percentiles import speed_columns, speed_to_lead
 from server.stats.scope import counted_leads
 from server.users.models import User
@@ -451,3 +452,8 @@ def _stage(summary: dict[str, Any], stage: str) -> int:
 def compare_events(event_ids: list[int], now: datetime | None = None) -> list[dict[str, Any]]:
     """Return event_stats for each event, in the order given."""
     return [event_stats(event_id, now) for event_id in event_ids]
+
+
+def live_event_stats(event_id: int) -> dict[str, Any]:
+    """Return event_stats(event_id), shared for a few seconds by everyone polling (cache.py)."""
+    return cached(f"event:{event_id}", lambda: event_stats(event_id))

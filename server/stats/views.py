@@ -11,7 +11,7 @@ from server.auth.guard import MANAGERS, authorize
 from server.auth.principal import current_principal
 from server.events.access import get_visible_event
 from server.stats.schemas import CompareArgsSchema, EventStatsSchema
-from server.stats.service import compare_events, event_stats
+from server.stats.service import compare_events, live_event_stats
 
 blp = Blueprint(
     "stats", __name__, url_prefix="/api/v1", description="Per-event figures for marketers."
@@ -25,7 +25,7 @@ class EventStats(MethodView):
     def get(self, event_id: int) -> dict[str, Any]:
         """Show an event's live figures: capture, funnel, speed to lead, outcomes, cost."""
         get_visible_event(current_principal(), event_id)
-        return event_stats(event_id)
+        return live_event_stats(event_id)
 
 
 @blp.route("/stats/compare")

@@ -15,7 +15,7 @@ from server.events.access import get_visible_event, visible_events
 from server.events.models import Event
 from server.exports.service import csv_response, xlsx_response
 from server.extensions import db
-from server.stats.service import compare_events, event_stats
+from server.stats.service import compare_events, live_event_stats
 from server.web.blueprint import bp
 from server.web.charts import hour_columns, share
 from server.web.formatting import local_time
@@ -47,7 +47,7 @@ def _body(event: Event, stats: dict[str, Any]) -> Markup:
 def dashboard(event_id: int) -> str:
     """Show an event's figures; the page refreshes them itself."""
     event = get_visible_event(principal(), event_id)
-    stats = event_stats(event.id)
+    stats = live_event_stats(event.id)
     return render_template(
         "web/dashboard.html",
         event=event,
@@ -62,7 +62,7 @@ def dashboard(event_id: int) -> str:
 def dashboard_json(event_id: int) -> Response:
     """Return the dashboard's figures, laid out, for the page's refresh script."""
     event = get_visible_event(principal(), event_id)
-    stats = event_stats(event.id)
+    stats = live_event_stats(event.id)
     response = jsonify(
         {
             "total": stats["totals"]["leads"],

@@ -1,0 +1,90 @@
+"""Keep an event's dashboard figures for a few seconds, so many open dashboards cost one.
+
+Marketers keep the dashboard open through the show, every open page polls it, and each
+answer aggregates all of the event's leads. For LEADBRIDGE_STATS_CACHE_SECONDS (default 3;
+0 turns the cache off) everyone asking gets the figures computed first: through Redis when
+LEADBRIDGE_REDIS_URL is set, so every web process and machine shares them, else in this
+process's memory. The figures are then at most that many seconds old, which the dashboard
+shows ("updated at"). A cache that fails (Redis down) is skipped, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+_EXTENSION = "leadbridge_stats_cache"
+
+
+class _MemoryStore:
+    """Figures by key with an expiry, in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, str]] = {}
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= time.monotonic():
+                self._entries.pop(key, None)
+                return None
+            return entry[1]
+
+    def set(self, key: str, value: str, seconds: float) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + seconds, value)
+
+
+class _RedisStore:
+    """Figures by key with an expiry, in Redis (shared by every process)."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+
+    def get(self, key: str) -> str | None:
+        value = self._redis.get(key)
+        return value.decode() if value is not None else None
+
+    def set(self, key: str, value: str, seconds: float) -> None:
+        self._redis.set(key, value, px=max(1, int(seconds * 1000)))
+
+
+def _store() -> _MemoryStore | _RedisStore:
+    extensions = current_app.extensions
+    if _EXTENSION not in extensions:
+        url = current_app.config.get("LEADBRIDGE_REDIS_URL")
+        extensions[_EXTENSION] = _RedisStore(url) if url else _MemoryStore()
+    return extensions[_EXTENSION]
+
+
+def cached(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Return the figures under key if computed within the cache time, else compute them."""
+    seconds = current_app.config["LEADBRIDGE_STATS_CACHE_SECONDS"]
+    if seconds <= 0:
+        return compute()
+    key = f"leadbridge:stats:{key}"
+    store = _store()
+    try:
+        kept = store.get(key)
+    except RedisError as error:
+        log.warning("stats cache unavailable: %s", type(error).__name__)
+        return compute()
+    if kept is not None:
+        return json.loads(kept)
+    figures = compute()
+    try:
+        store.set(key, json.dumps(figures), seconds)
+    except RedisError as error:
+        log.warning("stats cache unavailable: %s", type(error).__name__)
+    return figures
