@@ -1154,6 +1154,10 @@ class DeviceStore:
                     "version": consent.get("version"),
                     "at": consent.get("at"),
                 }
+                # Servers since issue 8 send the language and purposes agreed to.
+                for detail in ("language", "purposes"):
+                    if consent.get(detail) is not None:
+                        value[detail] = consent[detail]
             elif name == "answers":
                 value = value or {}
             elif name == "products":

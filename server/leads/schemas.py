@@ -25,16 +25,14 @@ class ConsentSchema(Schema):
     at = Timestamp(allow_none=True)
     by_id = ma.fields.Integer(dump_only=True, allow_none=True)
     # Issue 8 (server/privacy/consent.py keeps them in consent_records): the wording's
-    # language and what the visitor agreed to.
+    # language and what the visitor agreed to. Shown where the record is loaded (sync pull).
     language = Text(
         max_length=16,
         allow_none=True,
-        load_only=True,
         validate=validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"),
     )
     purposes = ma.fields.List(
         ma.fields.String(validate=validate.OneOf(("sales_follow_up", "marketing_email"))),
-        load_only=True,
         validate=validate.Length(max=2),
     )
 

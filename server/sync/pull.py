@@ -13,6 +13,7 @@ from server.errors import fail
 from server.events.models import Event, EventMember
 from server.extensions import db
 from server.leads.models import Lead
+from server.privacy.consent import consent_records
 from server.privacy.tombstones import tombstone_changes
 from server.routing.router import start_of_day
 from server.versioning import current_server_version
@@ -39,7 +40,16 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
         .where(Event.id == device.event_id, Event.server_version > cursor)
         .options(selectinload(Event.members).selectinload(EventMember.user))
     ).first()
-    changes = [{"kind": "lead", "version": lead.server_version, "row": lead} for lead in leads]
+    records = consent_records([lead.id for lead in leads if lead.consent_given])
+    changes = [
+        {
+            "kind": "lead",
+            "version": lead.server_version,
+            "row": lead,
+            "consent": records.get(lead.id),
+        }
+        for lead in leads
+    ]
     if event is not None:
         changes.append({"kind": "event", "version": event.server_version, "row": event})
     # Leads erased on the server (a person's request, retention): the tablet deletes them.

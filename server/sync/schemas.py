@@ -110,8 +110,14 @@ class ChangeSchema(Schema):
     def _dump_data(self, change: dict[str, Any]) -> dict[str, Any]:
         if change["kind"] == "erasure":
             return erasure_data(change["row"])
-        schema = _EVENT_SCHEMA if change["kind"] == "event" else _LEAD_SCHEMA
-        return schema.dump(change["row"])
+        if change["kind"] == "event":
+            return _EVENT_SCHEMA.dump(change["row"])
+        data = _LEAD_SCHEMA.dump(change["row"])
+        record = change.get("consent")
+        if record is not None and data.get("consent"):
+            # What the visitor agreed to, so a tablet that pulls the lead keeps it.
+            data["consent"] |= {"language": record.language, "purposes": record.purposes}
+        return data
 
 
 # Built once: constructing a schema per row would cost more than dumping the row.

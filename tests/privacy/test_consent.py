@@ -165,3 +165,46 @@ def test_consent_changed_after_capture_is_recorded_again(
     assert withdrawn.status_code == 200, withdrawn.json
     record = client.get(url, headers=booth.marketer.headers).json
     assert record["given"] is False and record["purposes"] == []
+
+
+def test_a_lead_pulled_back_keeps_what_the_visitor_agreed_to(
+    client: FlaskClient, booth: Booth, live_server: str, tmp_path: Path
+) -> None:
+    german = _add_text(client, booth, "de", "Sie dürfen mich kontaktieren.")
+    agreed = {"language": "de", "purposes": ["marketing_email"]}
+    capturing = DeviceStore(tmp_path / "tablet.sqlite3")
+    again = DeviceStore(tmp_path / "reinstalled.sqlite3")
+    try:
+        for store in (capturing, again):
+            store.set_pairing(
+                live_server, booth.tablet.id, booth.event["id"], booth.tablet.token, booth.event
+            )
+        consent = {"given": True, "version": german["version"], **agreed}
+        with SyncClient(capturing, timeout=10.0) as sync:
+            sync.sync_once()
+            lead_id = capturing.save_lead(
+                {
+                    "captured_by_id": booth.staff.id,
+                    "email": "greta@example.com",
+                    "answers": {"budget": True},
+                    "consent": consent,
+                }
+            )
+            sync.sync_once()
+            # A change on the server comes back to the tablet that captured the lead...
+            edited = client.patch(
+                f"/api/v1/leads/{lead_id}", json={"notes": "Call"}, headers=booth.marketer.headers
+            )
+            assert edited.status_code == 200, edited.json
+            sync.sync_once()
+        kept = capturing.get_lead(lead_id)
+        assert kept["notes"] == "Call"
+        assert {key: kept["consent"].get(key) for key in agreed} == agreed
+        # ...and a tablet that downloads the event's leads afresh gets the same.
+        with SyncClient(again, timeout=10.0) as sync:
+            sync.sync_once()
+        pulled = again.get_lead(lead_id)
+        assert {key: pulled["consent"].get(key) for key in agreed} == agreed
+    finally:
+        capturing.close()
+        again.close()
