@@ -20,6 +20,7 @@ from typing import BinaryIO
 import requests
 
 from bench.serving import LEADBRIDGE, free_port, migrate_and_seed
+from tests.peers import LOOPBACK_NETWORKS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,6 +119,8 @@ def production_stack(
         "LEADBRIDGE_ALERT_QUEUE": f"bench-{token}",
         "LEADBRIDGE_SECRET_KEY": "bench-secret",
         "LEADBRIDGE_THREADS": str(threads),
+        # The benchmarks' webhook receivers listen on loopback (tests/peers.py).
+        "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,
         "LEADBRIDGE_LOG_LEVEL": "INFO",
         **(extra_env or {}),
     }

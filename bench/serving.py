@@ -17,6 +17,8 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from tests.peers import LOOPBACK_NETWORKS
+
 LEADBRIDGE = [sys.executable, "-m", "server.cli"]
 
 
@@ -95,6 +97,8 @@ def running_server(
         "LEADBRIDGE_DATABASE_URL": database_url,
         "LEADBRIDGE_SECRET_KEY": "bench-secret",
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        # The benchmarks' webhook receivers listen on loopback (tests/peers.py).
+        "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,
         # One simulated tablet here sends what a whole booth would: measure speed, not limits.
         "LEADBRIDGE_RATELIMIT_SYNC": "100000 per minute",
         **(extra_env or {}),

@@ -98,6 +98,8 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_LOG_FORMAT": _env("LOG_FORMAT", "json"),
         "LEADBRIDGE_LOG_LEVEL": (_env("LOG_LEVEL", "INFO") or "INFO").upper(),
         "LEADBRIDGE_HSTS_SECONDS": _int_env("HSTS_SECONDS", 31536000),
+        # Private networks alert webhooks may be posted to (server/alerts/destinations.py).
+        "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS": _env("WEBHOOK_ALLOWED_NETWORKS") or "",
         "LEADBRIDGE_STATS_CACHE_SECONDS": _float_env("STATS_CACHE_SECONDS", 3.0),
         "LEADBRIDGE_WORKERS": _int_env("WORKERS", 2 * (os.cpu_count() or 1) + 1),
         "LEADBRIDGE_THREADS": _int_env("THREADS", 4),

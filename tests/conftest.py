@@ -20,6 +20,10 @@ from server import create_app
 from server.extensions import db
 from server.versioning import SERVER_VERSION, Counter
 from tests.helpers import ApiHelper, Booth, make_booth
+from tests.peers import LOOPBACK_NETWORKS
+
+# Every app and server process the suite starts may post alerts to its loopback peers.
+os.environ["LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS"] = LOOPBACK_NETWORKS
 
 # The alert tests' fixtures (receiver, clock, dispatcher), in one place.
 pytest_plugins = ["tests.alerting"]

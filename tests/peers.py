@@ -24,6 +24,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 LOOPBACK = "127.0.0.1"
+# The peers listen on loopback, which the server refuses to post alerts to unless told
+# (server/alerts/destinations.py): the suite and the benchmarks allow it.
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
 
 
 def free_port() -> int:

@@ -270,3 +270,28 @@ def test_alert_payloads_hold_no_secrets(
     api.capture(booth.tablet, booth.staff)
     dispatcher.run_once()
     assert all(SECRET not in json.dumps(r.json) for r in receiver.requests)
+
+
+def test_webhooks_into_the_servers_own_network_are_refused(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    client: FlaskClient,
+    smtp: SmtpRecorder,
+    receiver: WebhookReceiver,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # As deployed: no private network allowed (the suite allows its loopback peers).
+    monkeypatch.setitem(app.config, "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS", "")
+    refusing = Dispatcher(app, clock=clock)
+    _with_webhook(client, booth, receiver)
+    api.capture(booth.tablet, booth.staff)
+    assert refusing.run_once() == 3
+    smtp.wait_for(1)  # email is not a webhook: it goes out
+    assert receiver.requests == []
+    for channel in ("webhook", "chat"):
+        job = _job(app, channel)
+        # Dead at once (no retry can help), shown to admins with the reason.
+        assert job.status == JobStatus.DEAD and job.attempts == 1
+        assert "refused" in job.last_error and "private" in job.last_error

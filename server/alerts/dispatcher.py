@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 from server.alerts import thank_you
 from server.alerts.channels import DeliveryError, SmtpSettings, send_chat, send_email, send_webhook
 from server.alerts.context import alert_context
+from server.alerts.destinations import DestinationRefused, check_destination, parse_networks
 from server.alerts.escalation import escalate_due
 from server.alerts.message import render_alert
 from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
@@ -64,6 +65,7 @@ class Dispatcher:
         self.max_attempts = app.config["LEADBRIDGE_ALERT_MAX_ATTEMPTS"]
         self.timeout = app.config["LEADBRIDGE_ALERT_TIMEOUT_SECONDS"]
         self.lease = timedelta(seconds=app.config["LEADBRIDGE_ALERT_LEASE_SECONDS"])
+        self.allowed_networks = parse_networks(app.config["LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS"])
         self.backoff = Backoff(base=app.config["LEADBRIDGE_ALERT_RETRY_BASE_SECONDS"], cap=600.0)
         self._stop = threading.Event()
         # Set after a commit that wrote alert jobs (server/alerts/queue.py): deliver now,
@@ -107,7 +109,14 @@ class Dispatcher:
         message = render_alert(alert_context(job), job.idempotency_key, job.kind.value)
         if job.channel == Channel.EMAIL:
             send_email(smtp_settings(self.app.config), job.target, message)
-        elif job.channel == Channel.WEBHOOK:
+            return
+        try:
+            check_destination(job.target, self.allowed_networks)
+        except DestinationRefused as refused:
+            raise DeliveryError(
+                f"{job.channel.value}: refused, {refused}", retryable=False
+            ) from None
+        if job.channel == Channel.WEBHOOK:
             secret = (job.lead.event.alerts or {}).get("webhook_secret") or ""
             send_webhook(job.target, secret, message, timeout=self.timeout)
         else:
