@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app, has_app_context
 from marshmallow import validate
 
+from server.alerts.destinations import DestinationRefused, check_written_destination, parse_networks
 from sync.contact import is_country_code
 
 MAX_ID = 2**31 - 1
@@ -135,3 +137,22 @@ class Schema(ma.Schema):
         # A PATCH (partial load) that changes nothing is almost always a client bug.
         if self.partial is True and not data:
             raise ma.ValidationError("Give at least one field to change.")
+
+
+def _not_inward(url: str) -> None:
+    """Refuse a webhook URL written as a private address, unless that network is allowed."""
+    setting = current_app.config["LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS"] if has_app_context() else ""
+    try:
+        check_written_destination(url, parse_networks(setting))
+    except DestinationRefused as refused:
+        raise ma.ValidationError(f"Alerts cannot be posted there: {refused}.") from None
+
+
+def WebhookUrl(**kwargs: Any) -> ma.fields.Url:  # noqa: N802 - reads like a field class
+    """Return a webhook URL field: http(s), and not into the server's own network."""
+    return ma.fields.Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        validate=[validate.Length(max=500), _not_inward],
+        **kwargs,
+    )

@@ -41,6 +41,30 @@ def _allowed(address: IPAddress, allowed: Iterable[IPNetwork]) -> bool:
     return address.is_global and not address.is_multicast
 
 
+def _literal_address(host: str) -> IPAddress | None:
+    """Return the address a host names without asking DNS (an IP, or localhost), else None."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return ipaddress.ip_address("127.0.0.1")
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def check_written_destination(url: str, allowed: Iterable[IPNetwork] = ()) -> None:
+    """Raise DestinationRefused when url names a refused address outright (no DNS asked).
+
+    For saving a URL: names that resolve inward are caught at delivery (check_destination).
+    """
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        raise DestinationRefused("unusable URL") from None
+    address = _literal_address(host or "")
+    if address is not None and not _allowed(address, tuple(allowed)):
+        raise DestinationRefused(f"{host} is a private or reserved address")
+
+
 def check_destination(url: str, allowed: Iterable[IPNetwork] = ()) -> None:
     """Raise DestinationRefused unless every address url's host resolves to may be posted to.
 

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from server.events.models import default_disqualification_reasons
-from server.fields import Count, Id, Money, Schema, Slug, Text
+from server.fields import Count, Id, Money, Schema, Slug, Text, WebhookUrl
 from server.fields import Country as CountryField
 from server.users.schemas import UserSummarySchema
 from sync.questions import CHOICE_TYPES, QUESTION_TYPES
@@ -113,13 +113,6 @@ class RubricSchema(Schema):
     def _thresholds_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "hot" in data and "warm" in data and data["warm"] > data["hot"]:
             raise ma.ValidationError("The warm threshold cannot be above the hot one.", "warm")
-
-
-def WebhookUrl(**kwargs: Any) -> ma.fields.Url:  # noqa: N802 - reads like a field class
-    """Return an http(s) URL field (loopback and intranet hosts allowed)."""
-    return ma.fields.Url(
-        schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=500), **kwargs
-    )
 
 
 _AT_MOST_500 = validate.Length(max=500)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from server.fields import Count, Schema, Text
+from server.fields import Count, Schema, Text, WebhookUrl
 from server.users.models import Role
 
 MIN_PASSWORD = 10
@@ -15,18 +15,8 @@ class UserAlertsSchema(Schema):
     """How a person wants to hear about their new leads."""
 
     email = ma.fields.Boolean()
-    webhook_url = ma.fields.Url(
-        schemes={"http", "https"},
-        require_tld=False,
-        allow_none=True,
-        validate=validate.Length(max=500),
-    )
-    chat_webhook_url = ma.fields.Url(
-        schemes={"http", "https"},
-        require_tld=False,
-        allow_none=True,
-        validate=validate.Length(max=500),
-    )
+    webhook_url = WebhookUrl(allow_none=True)
+    chat_webhook_url = WebhookUrl(allow_none=True)
 
 
 class UserSchema(Schema):
