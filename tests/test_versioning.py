@@ -124,7 +124,7 @@ def test_a_writer_still_working_does_not_hold_up_another(
             f"{live_server}/api/v1/leads/{quick_id}",
             json={"notes": "A quick edit"},
             headers=booth.marketer.headers,
-            timeout=5,
+            timeout=15,
         )
         assert quick.status_code == 200
     finally:
