@@ -282,10 +282,11 @@ def test_webhooks_into_the_servers_own_network_are_refused(
     clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    # As deployed: no private network allowed (the suite allows its loopback peers).
+    # Saved while the network was allowed (or under a name that later resolves inward)...
+    _with_webhook(client, booth, receiver)
+    # ...then delivered as deployed: no private network allowed.
     monkeypatch.setitem(app.config, "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS", "")
     refusing = Dispatcher(app, clock=clock)
-    _with_webhook(client, booth, receiver)
     api.capture(booth.tablet, booth.staff)
     assert refusing.run_once() == 3
     smtp.wait_for(1)  # email is not a webhook: it goes out
