@@ -94,6 +94,25 @@ class LeadBridgeApp(App):
         self._toast_event = None
         self._refresh_trigger = Clock.create_trigger(lambda _dt: self.refresh_status(), 0.1)
 
+    # -- camera ----------------------------------------------------------------------------
+
+    def camera_in(self, preview: Any) -> FrameSource | None:
+        """Return the camera's frame source, its preview shown in preview; None: no camera.
+
+        One camera serves every screen that scans (badges, the pairing code), so its
+        preview widget moves to the screen asking.
+        """
+        if self.frame_source is None:
+            from mobile.camera import open_camera
+
+            self.frame_source = open_camera()
+        widget = getattr(self.frame_source, "widget", None)
+        if widget is not None and widget.parent is not preview:
+            if widget.parent is not None:
+                widget.parent.remove_widget(widget)
+            preview.add_widget(widget)
+        return self.frame_source
+
     # -- life cycle ------------------------------------------------------------------------
 
     def build(self) -> Any:

@@ -1,10 +1,11 @@
-"""Read visitor badges from camera frames: where frames come from, and decoding them.
+"""Read codes from camera frames: where frames come from, and decoding them.
 
 A FrameSource hands out the latest frame as a PIL image. On the tablet it wraps
 Kivy's camera (mobile/camera.py); on a desktop or in tests it is a queue of images
-or image files. BadgeReader decodes frames with zxing-cpp on a background thread,
-one at a time (frames arriving while it is busy are skipped), and parses the first
-code it finds with sync/badge.py.
+or image files. A CodeReader decodes frames with zxing-cpp on a background thread,
+one at a time (frames arriving while it is busy are skipped), until a code its parser
+accepts turns up: a visitor's badge (BadgeReader, parsed with sync/badge.py) or the
+pairing QR code (sync/pairing_link.py).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from PIL import Image
 
 from sync.badge import detect_format, parse_badge
 
+Read = TypeVar("Read")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
@@ -111,23 +113,30 @@ def read_badge(text: str) -> BadgeRead:
     return BadgeRead(parse_badge(text), detect_format(text))
 
 
-class BadgeReader:
-    """Decode frames from a source off the UI thread until one holds a badge.
+class CodeReader(Generic[Read]):
+    """Decode frames from a source off the UI thread until one holds a code parse accepts.
 
-    poll() is called on the UI thread (from a Clock interval); on_badge is called on
-    the decoding thread with the BadgeRead, once per start.
+    poll() is called on the UI thread (from a Clock interval); on_read is called on the
+    decoding thread with what parse returned, once per start. A code parse refuses (it
+    returns None: a badge held up to the pairing screen, say) is passed over.
     """
 
-    def __init__(self, source: FrameSource, on_badge: Callable[[BadgeRead], object]):
+    def __init__(
+        self,
+        source: FrameSource,
+        parse: Callable[[str], Read | None],
+        on_read: Callable[[Read], object],
+    ):
         self.source = source
-        self._on_badge = on_badge
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="badge-decode")
+        self._parse = parse
+        self._on_read = on_read
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="code-decode")
         self._busy: Future[None] | None = None
         self._generation = 0
         self.scanning = False
 
     def start(self) -> None:
-        """Start the source and look for a badge."""
+        """Start the source and look for a code."""
         self._generation += 1
         self.scanning = True
         self.source.start()
@@ -149,13 +158,20 @@ class BadgeReader:
         return True
 
     def _decode(self, frame: Image.Image, generation: int) -> None:
-        texts = decode_frame(frame)
-        if not texts or generation != self._generation or not self.scanning:
+        reads = [read for read in map(self._parse, decode_frame(frame)) if read is not None]
+        if not reads or generation != self._generation or not self.scanning:
             return
         self.scanning = False
-        self._on_badge(read_badge(texts[0]))
+        self._on_read(reads[0])
 
     def close(self) -> None:
         """Stop and end the decoding thread."""
         self.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def BadgeReader(  # noqa: N802 - reads like the class it builds
+    source: FrameSource, on_badge: Callable[[BadgeRead], object]
+) -> CodeReader[BadgeRead]:
+    """Return a reader that takes the first code it sees as a visitor's badge."""
+    return CodeReader(source, read_badge, on_badge)

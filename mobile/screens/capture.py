@@ -16,7 +16,7 @@ from kivy.uix.screenmanager import Screen
 
 from mobile import forms
 from mobile.leadlist import captured_label, display_name
-from mobile.scanning import BadgeRead, BadgeReader, FrameSource
+from mobile.scanning import BadgeRead, BadgeReader, CodeReader
 from mobile.widgets import FormField
 from sync.store import LeadInvalid
 
@@ -51,7 +51,7 @@ class CaptureScreen(Screen):
             lambda _dt: self.check_duplicates(), DUPLICATE_DELAY
         )
         self._built_for: tuple[Any, ...] | None = None
-        self._reader: BadgeReader | None = None
+        self._reader: CodeReader[BadgeRead] | None = None
         self._poll_event = None
         self._restored = False
         form = self.ids.form
@@ -202,27 +202,16 @@ class CaptureScreen(Screen):
 
     # -- badge scanning ---------------------------------------------------------------
 
-    def _source(self) -> FrameSource | None:
-        app = App.get_running_app()
-        if app.frame_source is None:
-            from mobile.camera import open_camera
-
-            camera = open_camera()
-            if camera is not None:
-                self.ids.preview.add_widget(camera.widget)
-            app.frame_source = camera
-        return app.frame_source
-
     def toggle_scan(self) -> None:
         """Start or stop looking for a badge code."""
         if self.scanning:
             self.stop_scan()
             return
+        source = App.get_running_app().camera_in(self.ids.preview)
+        if source is None:
+            self.scan_text = "No camera found on this device: type the details."
+            return
         if self._reader is None:
-            source = self._source()
-            if source is None:
-                self.scan_text = "No camera found on this device: type the details."
-                return
             self._reader = BadgeReader(
                 source, lambda read: Clock.schedule_once(lambda _dt: self._badge(read))
             )

@@ -20,8 +20,9 @@ from server.extensions import db
 from server.users.models import Role, User
 from server.web.blueprint import bp
 from server.web.event_form import JSON_FIELDS, field_errors, form_values, parse_event_form
-from server.web.qr import pairing_uri, qr_svg
+from server.web.qr import qr_svg
 from server.web.session import MANAGERS, principal, roles_required
+from sync.pairing_link import pairing_link
 
 
 def service_errors(error: HTTPException) -> dict[str, list[str]]:
@@ -154,7 +155,7 @@ def tablet_pair(event_id: int) -> tuple[str, int]:
     except HTTPException as error:
         flash(service_errors(error)["_form"][-1])
         return tablets(event_id), error.code or 409
-    uri = pairing_uri(current_app.config["LEADBRIDGE_PUBLIC_URL"], pairing["code"])
+    uri = pairing_link(current_app.config["LEADBRIDGE_PUBLIC_URL"], pairing["code"])
     page = render_template(
         "web/tablets.html",
         event=event,

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import urlencode
 
 import segno
 from markupsafe import Markup
-
-
-def pairing_uri(server_url: str, code: str) -> str:
-    """Return what the QR code carries: the server to pair with and the one-time code."""
-    return "leadbridge://pair?" + urlencode({"server": server_url, "code": code})
 
 
 def qr_svg(payload: str) -> Markup:

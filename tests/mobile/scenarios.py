@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from sync.pairing_link import pairing_link
 from tests.mobile.data import (
     BADGES,
     EXPECTED_BADGES,
@@ -359,13 +360,20 @@ def pick_language(ui: UI, language: str) -> Step:
 
 
 def consent(ctx: Context) -> Iterator[Any]:
-    """Pair, capture with German consent to marketing emails only, sync; read the record."""
+    """Pair by scanning the QR code, capture with German consent to marketing emails only, sync."""
     ui, app, relay = ctx.ui, ctx.app, ctx.relay
     yield ui.on("pairing")
     screen = ui.screen
-    yield from ui.type(screen.ids.server, relay.url)
-    yield from ui.type(screen.ids.code, ctx.options["code"])
-    yield from ui.tap(screen.ids.pair_button)
+    yield from ui.tap(screen.ids.scan_button)
+    check(screen.scanning, "scanning for the pairing code")
+    source = app.frame_source
+    source.put(blank_frame())
+    source.put(qr_frame(BADGES["mecard"]))  # a visitor's badge is not a pairing code
+    yield from ui.shot("pairing-scanning")
+    check(screen.scanning, "a badge does not pair")
+    source.put(qr_frame(pairing_link(relay.url, ctx.options["code"])))
+    yield Wait(lambda: not screen.scanning, "the pairing code to be read", 10)
+    check(screen.ids.server.text == relay.url, f"server filled in: {screen.ids.server.text}")
     yield ui.on("staff")
     yield Wait(lambda: len(ui.screen.ids.people.children) >= 2, "the team to show")
     staff = next(

@@ -1,4 +1,4 @@
-"""Badge frames: decoding QR codes made with segno, through the frame sources and the reader."""
+"""Code frames: decoding QR codes made with segno, through the frame sources and the readers."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from PIL import Image
 from mobile.scanning import (
     BadgeRead,
     BadgeReader,
+    CodeReader,
     ImageFileSource,
     QueueFrameSource,
     decode_frame,
     read_badge,
 )
+from sync.pairing_link import PairingLink, pairing_link, parse_pairing_link
 
 VCARD = "BEGIN:VCARD\nVERSION:3.0\nN:Example;Ann;;;\nEMAIL:ann@example.com\nEND:VCARD"
 
@@ -101,3 +103,45 @@ def test_reader_skips_empty_frames_and_reports_one_badge() -> None:
 def test_non_contact_codes_keep_only_the_payload(payload: str) -> None:
     read = read_badge(payload)
     assert read.fields == {"source": "badge", "badge_payload": payload}
+
+
+def test_a_pairing_reader_passes_over_other_codes() -> None:
+    source = QueueFrameSource()
+    found: list[PairingLink] = []
+    done = threading.Event()
+
+    def on_link(link: PairingLink) -> None:
+        found.append(link)
+        done.set()
+
+    reader = CodeReader(source, parse_pairing_link, on_link)
+    try:
+        reader.start()
+        source.put(qr("MECARD:N:Doe,John;EMAIL:j@x.com;;"))  # a badge: not for this screen
+        source.put(qr(pairing_link("https://leads.example.com", "K7Q2A-9XPAB")))
+        for _ in range(200):
+            reader.poll()
+            if done.wait(0.02):
+                break
+    finally:
+        reader.close()
+    assert found == [PairingLink("https://leads.example.com", "K7Q2A-9XPAB")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EXPO-1",
+        "https://leads.example.com/?code=X",
+        "leadbridge://pair?server=ftp://x&code=A",
+        "leadbridge://pair?server=https://x",
+        "leadbridge://other?server=https://x&code=A",
+    ],
+)
+def test_other_texts_are_no_pairing_link(text: str) -> None:
+    assert parse_pairing_link(text) is None
+
+
+def test_a_pairing_link_round_trips() -> None:
+    link = pairing_link("http://10.0.0.5:5000/", "AB12C-DE34F")
+    assert parse_pairing_link(link) == PairingLink("http://10.0.0.5:5000", "AB12C-DE34F")
