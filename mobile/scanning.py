@@ -4,7 +4,7 @@ A FrameSource hands out the latest frame as a PIL image. On the tablet it wraps
 Kivy's camera (mobile/camera.py); on a desktop or in tests it is a queue of images
 or image files. A CodeReader decodes frames with zxing-cpp on a background thread,
 one at a time (frames arriving while it is busy are skipped), until a code its parser
-accepts turns up: a visitor's badge (BadgeReader, parsed with sync/badge.py) or the
+accepts turns up: a visitor's badge (read_badge, with sync/badge.py) or the
 pairing QR code (sync/pairing_link.py).
 """
 
@@ -168,10 +168,3 @@ class CodeReader(Generic[Read]):
         """Stop and end the decoding thread."""
         self.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-def BadgeReader(  # noqa: N802 - reads like the class it builds
-    source: FrameSource, on_badge: Callable[[BadgeRead], object]
-) -> CodeReader[BadgeRead]:
-    """Return a reader that takes the first code it sees as a visitor's badge."""
-    return CodeReader(source, read_badge, on_badge)

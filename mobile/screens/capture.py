@@ -16,13 +16,13 @@ from kivy.uix.screenmanager import Screen
 
 from mobile import forms
 from mobile.leadlist import captured_label, display_name
-from mobile.scanning import BadgeRead, BadgeReader, CodeReader
+from mobile.scan_session import ScanSession
+from mobile.scanning import BadgeRead, read_badge
 from mobile.widgets import FormField
 from sync.store import LeadInvalid
 
 DRAFT_DELAY = 0.8  # seconds of quiet before the draft is written
 DUPLICATE_DELAY = 0.5
-SCAN_POLL = 0.2  # seconds between frames handed to the decoder
 SCAN_MESSAGES = {
     "vcard": "Badge read: check the details and qualify.",
     "mecard": "Badge read: check the details and qualify.",
@@ -51,8 +51,7 @@ class CaptureScreen(Screen):
             lambda _dt: self.check_duplicates(), DUPLICATE_DELAY
         )
         self._built_for: tuple[Any, ...] | None = None
-        self._reader: CodeReader[BadgeRead] | None = None
-        self._poll_event = None
+        self._scan = ScanSession(read_badge, self._badge)
         self._restored = False
         form = self.ids.form
         form.bind(on_form_change=self._form_changed, on_field_leave=self._field_left)
@@ -207,30 +206,19 @@ class CaptureScreen(Screen):
         if self.scanning:
             self.stop_scan()
             return
-        source = App.get_running_app().camera_in(self.ids.preview)
-        if source is None:
+        if not self._scan.start(self.ids.preview):
             self.scan_text = "No camera found on this device: type the details."
             return
-        if self._reader is None:
-            self._reader = BadgeReader(
-                source, lambda read: Clock.schedule_once(lambda _dt: self._badge(read))
-            )
-        self._reader.start()
         self.scanning = True
         self.scan_text = "Hold the badge's code in front of the camera."
-        self._poll_event = Clock.schedule_interval(lambda _dt: self._reader.poll(), SCAN_POLL)
 
     def stop_scan(self) -> None:
         """Stop the camera."""
-        if self._poll_event is not None:
-            self._poll_event.cancel()
-            self._poll_event = None
-        if self._reader is not None and self.scanning:
-            self._reader.stop()
+        self._scan.stop()
         self.scanning = False
 
     def _badge(self, read: BadgeRead) -> None:
-        self.stop_scan()
+        self.scanning = False
         form = self.ids.form
         form.fill(read.fields)
         for key in read.fields:

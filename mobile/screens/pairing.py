@@ -13,11 +13,9 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from mobile.scanning import CodeReader
+from mobile.scan_session import ScanSession
 from sync.client import PairingRefused, RetryableError, SyncError, pair
 from sync.pairing_link import PairingLink, parse_pairing_link
-
-SCAN_POLL = 0.2  # seconds between frames handed to the decoder
 
 
 def pairing_error(error: Exception, server_url: str) -> str:
@@ -40,8 +38,7 @@ class PairingScreen(Screen):
 
     def __init__(self, **kwargs: object):
         super().__init__(**kwargs)
-        self._reader: CodeReader[PairingLink] | None = None
-        self._poll_event = None
+        self._scan = ScanSession(parse_pairing_link, self._scanned)
 
     def on_leave(self) -> None:
         """Turn the camera off when the screen goes."""
@@ -52,32 +49,19 @@ class PairingScreen(Screen):
         if self.scanning:
             self.stop_scan()
             return
-        source = App.get_running_app().camera_in(self.ids.preview)
-        if source is None:
+        if not self._scan.start(self.ids.preview):
             self.message = "No camera found on this device: type the address and the code."
             return
-        if self._reader is None:
-            self._reader = CodeReader(
-                source,
-                parse_pairing_link,
-                lambda link: Clock.schedule_once(lambda _dt: self._scanned(link)),
-            )
-        self._reader.start()
         self.scanning = True
         self.message = "Hold the pairing QR code from the web page in front of the camera."
-        self._poll_event = Clock.schedule_interval(lambda _dt: self._reader.poll(), SCAN_POLL)
 
     def stop_scan(self) -> None:
         """Stop the camera."""
-        if self._poll_event is not None:
-            self._poll_event.cancel()
-            self._poll_event = None
-        if self._reader is not None and self.scanning:
-            self._reader.stop()
+        self._scan.stop()
         self.scanning = False
 
     def _scanned(self, link: PairingLink) -> None:
-        self.stop_scan()
+        self.scanning = False
         self.ids.server.text = link.server_url
         self.ids.code.text = link.code
         self.pair()

@@ -240,6 +240,7 @@ def badges(ctx: Context) -> Iterator[Any]:
     for name, payload in BADGES.items():
         yield from ui.tap(screen.ids.scan_button)
         check(screen.scanning, "scanning started")
+        yield 0.5  # no frame from the camera yet: scanning must go on
         source.put(blank_frame())  # the camera sees no code yet: nothing happens
         source.put(qr_frame(payload))
         yield Wait(lambda: not screen.scanning, f"the {name} badge to be read", 10)
@@ -366,11 +367,11 @@ def consent(ctx: Context) -> Iterator[Any]:
     screen = ui.screen
     yield from ui.tap(screen.ids.scan_button)
     check(screen.scanning, "scanning for the pairing code")
+    # The camera shows nothing for a moment (the screenshot's wait): scanning must go on.
+    yield from ui.shot("pairing-scanning")
     source = app.frame_source
     source.put(blank_frame())
     source.put(qr_frame(BADGES["mecard"]))  # a visitor's badge is not a pairing code
-    yield from ui.shot("pairing-scanning")
-    check(screen.scanning, "a badge does not pair")
     source.put(qr_frame(pairing_link(relay.url, ctx.options["code"])))
     yield Wait(lambda: not screen.scanning, "the pairing code to be read", 10)
     check(screen.ids.server.text == relay.url, f"server filled in: {screen.ids.server.text}")

@@ -12,7 +12,6 @@ from PIL import Image
 
 from mobile.scanning import (
     BadgeRead,
-    BadgeReader,
     CodeReader,
     ImageFileSource,
     QueueFrameSource,
@@ -79,7 +78,7 @@ def test_reader_skips_empty_frames_and_reports_one_badge() -> None:
         found.append(read)
         done.set()
 
-    reader = BadgeReader(source, on_badge)
+    reader = CodeReader(source, read_badge, on_badge)
     try:
         assert not reader.poll()  # not scanning yet
         reader.start()
