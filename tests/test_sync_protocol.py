@@ -282,30 +282,38 @@ def test_a_tablets_own_queued_edits_do_not_conflict_with_each_other(
     assert lead["notes"] == "edit 3"
 
 
-def test_12_revoked_tablets_get_401_and_foreign_leads_403(
+def test_12_revoked_tablets_get_401_and_foreign_leads_are_rejected(
     app: Flask, api: ApiHelper, booth: Booth, client: FlaskClient
 ):
     other = api.tablet(booth.marketer, booth.event["id"], name="B")
     create = create_mutation(1, booth.staff.id)
     assert _push(client, other, {"mutations": [create]}).status_code == 200
-    # Tablet A pushing tablet B's lead: 403, and nothing of the batch is written.
-    mine = create_mutation(1, booth.staff.id)
+    theirs = client.get(f"/api/v1/leads/{create['lead_id']}", headers=booth.marketer.headers).json
+    # Tablet A pushing tablet B's lead (an edit, or a create with its id): each is rejected,
+    # nothing of B's lead changes, and A's own mutation around them is applied: a tablet
+    # re-paired as a new device must not find its queue stuck behind an old lead.
     steal = {
-        "mutation_id": 2,
+        "mutation_id": 1,
         "kind": "update",
         "lead_id": create["lead_id"],
         "base_version": 0,
         "fields": {"notes": "mine now"},
     }
-    denied = _push(client, booth.tablet, {"mutations": [mine, steal]})
-    assert denied.status_code == 403
-    assert _lead_count(app) == 1
-    status = client.get("/api/v1/sync/status", headers=booth.tablet.headers).json
-    assert status["last_mutation_id"] == 0
+    mine = create_mutation(2, booth.staff.id)
+    clash = {**create_mutation(3, booth.staff.id), "lead_id": create["lead_id"]}
+    answer = _push(client, booth.tablet, {"mutations": [steal, mine, clash]})
+    assert answer.status_code == 200, answer.json
+    outcomes = {r["mutation_id"]: r for r in answer.json["results"]}
+    assert [outcomes[i]["outcome"] for i in (1, 2, 3)] == ["rejected", "applied", "rejected"]
+    assert "another tablet" in outcomes[1]["errors"]["lead_id"][0]
+    assert answer.json["last_mutation_id"] == 3
+    assert _lead_count(app) == 2
+    after = client.get(f"/api/v1/leads/{create['lead_id']}", headers=booth.marketer.headers).json
+    assert after == theirs
     client.post(f"/api/v1/devices/{other.id}/revoke", headers=booth.marketer.headers)
     revoked = _push(client, other, {"mutations": [create_mutation(2, booth.staff.id)]})
     assert revoked.status_code == 401
-    assert _lead_count(app) == 1
+    assert _lead_count(app) == 2
 
 
 def test_pull_pages_in_version_order_and_brings_back_sales_outcomes(

@@ -67,17 +67,27 @@ def _result(mutation: dict[str, Any], outcome: str, **extra: Any) -> dict[str, A
     }
 
 
-def _known_leads(device: Device, mutations: list[dict[str, Any]]) -> dict[uuid.UUID, Lead]:
-    """Load the batch's leads in one query; answer 403 if any belongs to another tablet."""
+# A tablet re-paired as a new device still holds the leads of its earlier pairing; an
+# edit to one must not block the rest of its queue, so it is rejected on its own.
+FOREIGN_LEAD = (
+    "This lead belongs to another tablet (or to this tablet's earlier pairing):"
+    " change it on the web pages."
+)
+
+
+def _known_leads(
+    device: Device, mutations: list[dict[str, Any]]
+) -> tuple[dict[uuid.UUID, Lead], set[uuid.UUID]]:
+    """Load the batch's leads in one query: this tablet's, and the ids of other tablets'."""
     lead_ids = {mutation["lead_id"] for mutation in mutations}
-    leads = {
-        lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))
-    }
-    foreign = sorted(str(lead.id) for lead in leads.values() if lead.device_id != device.id)
-    if foreign:
-        db.session.rollback()
-        fail(403, "A lead in this batch belongs to another tablet.", errors={"lead_id": foreign})
-    return leads
+    leads = db.session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))
+    mine, foreign = {}, set()
+    for lead in leads:
+        if lead.device_id == device.id:
+            mine[lead.id] = lead
+        else:
+            foreign.add(lead.id)
+    return mine, foreign
 
 
 def _load(schema: ma.Schema, fields: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +102,7 @@ class _Batch:
 
     def __init__(self, device: Device, mutations: list[dict[str, Any]]):
         self.device = device
-        self.leads = _known_leads(device, mutations)
+        self.leads, self.foreign = _known_leads(device, mutations)
         creates = any(mutation["kind"] == "create" for mutation in mutations)
         self.captured = CapturedLeads(device, team_ids(device.event_id) if creates else set())
         self.new_versions: dict[uuid.UUID, int] = {}
@@ -271,6 +281,8 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
         # batch is inserted in one flush, as multi-row INSERTs.
         with db.session.no_autoflush:
             try:
+                if mutation["lead_id"] in batch.foreign:
+                    raise _Rejected({"lead_id": [FOREIGN_LEAD]})
                 if mutation["kind"] == "create":
                     result = _apply_create(
                         batch, mutation, version, checked[mutation["mutation_id"]]
