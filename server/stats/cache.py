@@ -10,6 +10,7 @@ shows ("updated at"). A cache that fails (Redis down) is skipped, never an error
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -68,12 +69,18 @@ def _store() -> _MemoryStore | _RedisStore:
     return extensions[_EXTENSION]
 
 
+def _deployment() -> str:
+    """Name this deployment's database, so two sharing one Redis never see each other's."""
+    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    return hashlib.sha256(str(uri).encode()).hexdigest()[:16]
+
+
 def cached(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Return the figures under key if computed within the cache time, else compute them."""
     seconds = current_app.config["LEADBRIDGE_STATS_CACHE_SECONDS"]
     if seconds <= 0:
         return compute()
-    key = f"leadbridge:stats:{key}"
+    key = f"leadbridge:stats:{_deployment()}:{key}"
     store = _store()
     try:
         kept = store.get(key)
