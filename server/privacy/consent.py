@@ -69,14 +69,6 @@ def current_texts(event: Event) -> list[dict[str, Any]]:
     ]
 
 
-def consent_records(lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, ConsentRecord]:
-    """Return the consent records of lead_ids, in one query."""
-    if not lead_ids:
-        return {}
-    query = select(ConsentRecord).where(ConsentRecord.lead_id.in_(lead_ids))
-    return {record.lead_id: record for record in db.session.scalars(query)}
-
-
 def record_consents(device: Device, created: Iterable[tuple[uuid.UUID, Mapping[str, Any]]]) -> None:
     """Write the consent record of each newly created lead (in the push transaction).
 

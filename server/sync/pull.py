@@ -13,7 +13,7 @@ from server.errors import fail
 from server.events.models import Event, EventMember
 from server.extensions import db
 from server.leads.models import Lead
-from server.privacy.consent import consent_records
+from server.privacy.models import ConsentRecord
 from server.privacy.tombstones import tombstone_changes
 from server.routing.router import start_of_day
 from server.versioning import current_server_version
@@ -28,8 +28,10 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
             "The cursor is newer than this server's data; download again from 0.",
             errors={"min_cursor": 0},
         )
-    leads = db.session.scalars(
-        select(Lead)
+    # Each lead with what its visitor agreed to (consent record), joined in the same query.
+    leads = db.session.execute(
+        select(Lead, ConsentRecord.language, ConsentRecord.purposes)
+        .outerjoin(ConsentRecord, ConsentRecord.lead_id == Lead.id)
         .where(Lead.device_id == device.id, Lead.server_version > cursor)
         .order_by(Lead.server_version)
         .limit(limit + 1)
@@ -40,15 +42,17 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
         .where(Event.id == device.event_id, Event.server_version > cursor)
         .options(selectinload(Event.members).selectinload(EventMember.user))
     ).first()
-    records = consent_records([lead.id for lead in leads if lead.consent_given])
     changes = [
         {
             "kind": "lead",
             "version": lead.server_version,
             "row": lead,
-            "consent": records.get(lead.id),
+            # None without a record (consent not given): purposes is never NULL in a record.
+            "consent": {"language": language, "purposes": purposes}
+            if purposes is not None
+            else None,
         }
-        for lead in leads
+        for lead, language, purposes in leads
     ]
     if event is not None:
         changes.append({"kind": "event", "version": event.server_version, "row": event})

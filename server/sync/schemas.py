@@ -113,10 +113,10 @@ class ChangeSchema(Schema):
         if change["kind"] == "event":
             return _EVENT_SCHEMA.dump(change["row"])
         data = _LEAD_SCHEMA.dump(change["row"])
-        record = change.get("consent")
-        if record is not None and data.get("consent"):
+        agreed = change.get("consent")
+        if agreed is not None and data.get("consent"):
             # What the visitor agreed to, so a tablet that pulls the lead keeps it.
-            data["consent"] |= {"language": record.language, "purposes": record.purposes}
+            data["consent"] |= agreed
         return data
 
 
