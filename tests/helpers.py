@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import itsdangerous.timed
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
+from server.alerts.links import ACK_LINK_DAYS
 from server.auth.service import issue_token
 from server.extensions import db
 from server.users.models import Role
@@ -26,6 +30,18 @@ def _password_hash() -> str:
 
 
 Headers = dict[str, str]
+
+
+def move_past_ack_link_lifetime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make signed acknowledge links read as a minute past their lifetime (undo to return)."""
+    late = time.time() + ACK_LINK_DAYS * 24 * 3600 + 60
+
+    class Later:
+        @staticmethod
+        def time() -> float:
+            return late
+
+    monkeypatch.setattr(itsdangerous.timed, "time", Later)
 
 
 def tampered_signature(signature: str) -> str:

@@ -11,7 +11,6 @@ on its next pull over HTTP.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,20 +18,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import itsdangerous.timed
 import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from server.alerts.links import ACK_LINK_DAYS, ack_url
+from server.alerts.links import ack_url
 from server.events.models import DEFAULT_DISQUALIFICATION_REASONS
 from server.extensions import db
 from server.leads.models import Activity, Lead
 from server.users.models import User
 from sync.client import SyncClient
 from sync.store import DeviceStore
-from tests.helpers import ApiHelper, Booth, tampered_signature
+from tests.helpers import ApiHelper, Booth, move_past_ack_link_lifetime, tampered_signature
 
 # Each outcome with the form (and API) fields it needs, and what the lead then shows.
 OUTCOMES: list[tuple[str, dict[str, str], dict[str, Any]]] = [
@@ -360,14 +358,7 @@ def test_a_forged_or_expired_link_reports_nothing(
         response = client.post(f"{bad}/outcome", data=form)
         assert response.status_code == 404
         assert "not valid" in response.get_data(as_text=True)
-    late = time.time() + ACK_LINK_DAYS * 24 * 3600 + 60
-
-    class Later:
-        @staticmethod
-        def time() -> float:
-            return late
-
-    monkeypatch.setattr(itsdangerous.timed, "time", Later)
+    move_past_ack_link_lifetime(monkeypatch)
     assert client.post(f"{path}/outcome", data=form).status_code == 404
     monkeypatch.undo()
     assert _stored(app, owned_lead) == untouched

@@ -25,11 +25,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from server.alerts.links import ACK_LINK_DAYS, ACK_SALT, ack_url
+from server.alerts.links import ACK_SALT, ack_url
 from server.alerts.signing import DEFAULT_TOLERANCE_S, signature_header, verify
 from server.auth.tokens import normalise_pairing_code
 from server.extensions import db
-from tests.helpers import PASSWORD, ApiHelper, Booth, bearer, tampered_signature
+from tests.helpers import (
+    PASSWORD,
+    ApiHelper,
+    Booth,
+    bearer,
+    move_past_ack_link_lifetime,
+    tampered_signature,
+)
 
 
 def _all_stored_text(app: Flask) -> str:
@@ -167,14 +174,7 @@ def test_an_ack_link_past_its_lifetime_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = _ack_path(app, owned_lead["id"], booth.rep.id)
-    late = time.time() + ACK_LINK_DAYS * 24 * 3600 + 60
-
-    class Later:
-        @staticmethod
-        def time() -> float:
-            return late
-
-    monkeypatch.setattr(itsdangerous.timed, "time", Later)
+    move_past_ack_link_lifetime(monkeypatch)
     assert client.post(path).status_code == 404
     assert _status(client, booth, owned_lead["id"]) == "assigned"
     monkeypatch.undo()
