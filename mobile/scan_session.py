@@ -17,11 +17,21 @@ SCAN_POLL = 0.2  # seconds between frames handed to the decoder
 
 
 class ScanSession(Generic[Read]):
-    """Look for a code parse accepts; on_read gets it on the UI thread, once per start."""
+    """Look for a code parse accepts; on_read gets it on the UI thread, once per start.
 
-    def __init__(self, parse: Callable[[str], Read | None], on_read: Callable[[Read], object]):
+    on_active hears each start and stop (True, False), so a screen's "scanning" property
+    follows the session instead of being kept in step by hand.
+    """
+
+    def __init__(
+        self,
+        parse: Callable[[str], Read | None],
+        on_read: Callable[[Read], object],
+        on_active: Callable[[bool], object],
+    ):
         self._parse = parse
         self._on_read = on_read
+        self._on_active = on_active
         self._reader: CodeReader[Read] | None = None
         self._event: Any = None
 
@@ -43,6 +53,7 @@ class ScanSession(Generic[Read]):
             )
         self._reader.start()
         self._event = Clock.schedule_interval(self._poll, SCAN_POLL)
+        self._on_active(True)
         return True
 
     def _poll(self, _dt: float) -> None:
@@ -63,3 +74,4 @@ class ScanSession(Generic[Read]):
             self._event = None
             if self._reader is not None:
                 self._reader.stop()
+            self._on_active(False)

@@ -51,7 +51,9 @@ class CaptureScreen(Screen):
             lambda _dt: self.check_duplicates(), DUPLICATE_DELAY
         )
         self._built_for: tuple[Any, ...] | None = None
-        self._scan = ScanSession(read_badge, self._badge)
+        self._scan = ScanSession(
+            read_badge, self._badge, lambda active: setattr(self, "scanning", active)
+        )
         self._restored = False
         form = self.ids.form
         form.bind(on_form_change=self._form_changed, on_field_leave=self._field_left)
@@ -209,16 +211,13 @@ class CaptureScreen(Screen):
         if not self._scan.start(self.ids.preview):
             self.scan_text = "No camera found on this device: type the details."
             return
-        self.scanning = True
         self.scan_text = "Hold the badge's code in front of the camera."
 
     def stop_scan(self) -> None:
         """Stop the camera."""
         self._scan.stop()
-        self.scanning = False
 
     def _badge(self, read: BadgeRead) -> None:
-        self.scanning = False
         form = self.ids.form
         form.fill(read.fields)
         for key in read.fields:

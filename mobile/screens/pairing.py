@@ -38,7 +38,9 @@ class PairingScreen(Screen):
 
     def __init__(self, **kwargs: object):
         super().__init__(**kwargs)
-        self._scan = ScanSession(parse_pairing_link, self._scanned)
+        self._scan = ScanSession(
+            parse_pairing_link, self._scanned, lambda active: setattr(self, "scanning", active)
+        )
 
     def on_leave(self) -> None:
         """Turn the camera off when the screen goes."""
@@ -52,16 +54,13 @@ class PairingScreen(Screen):
         if not self._scan.start(self.ids.preview):
             self.message = "No camera found on this device: type the address and the code."
             return
-        self.scanning = True
         self.message = "Hold the pairing QR code from the web page in front of the camera."
 
     def stop_scan(self) -> None:
         """Stop the camera."""
         self._scan.stop()
-        self.scanning = False
 
     def _scanned(self, link: PairingLink) -> None:
-        self.scanning = False
         self.ids.server.text = link.server_url
         self.ids.code.text = link.code
         self.pair()
