@@ -25,7 +25,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fakedata import visitor  # noqa: E402
-from bench.serving import fresh_database, running_server  # noqa: E402
+from bench.serving import fresh_database, lift_rep_capacities, running_server  # noqa: E402
 from sync.client import SyncClient, pair  # noqa: E402
 from sync.store import DeviceStore  # noqa: E402
 from tests.peers import WebhookReceiver  # noqa: E402
@@ -42,15 +42,7 @@ def _point_alerts_at(server_url: str, webhook_url: str) -> None:
         timeout=10,
     )
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
-    reps = session.get(f"{server_url}/api/v1/users?role=rep", headers=headers, timeout=10)
-    for rep in reps.json():
-        # Every lead must be routed to someone: lift the demo reps' daily capacity.
-        session.patch(
-            f"{server_url}/api/v1/users/{rep['id']}",
-            json={"daily_capacity": None},
-            headers=headers,
-            timeout=10,
-        ).raise_for_status()
+    lift_rep_capacities(session, server_url, headers, timeout=10)
     events = session.get(f"{server_url}/api/v1/events", headers=headers, timeout=10).json()
     # Webhook only: no SMTP server runs here, and email would only add failed retries.
     alerts = {"email": False, "webhook_url": webhook_url, "webhook_secret": "bench"}

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fakedata import visitor  # noqa: E402
 from bench.production import Stack, production_stack  # noqa: E402
-from bench.serving import fresh_database  # noqa: E402
+from bench.serving import fresh_database, lift_rep_capacities  # noqa: E402
 from tests.peers import WebhookReceiver  # noqa: E402
 
 DEMO_PASSWORD = "leadbridge-demo"
@@ -253,13 +253,7 @@ def prepare(url: str, devices: int, webhook_url: str) -> Setup:
                     timeout=30,
                 ).raise_for_status()
             people[role].append(_login(session, url, body["email"], password))
-    for rep in session.get(f"{url}/api/v1/users?role=rep", headers=admin, timeout=30).json():
-        session.patch(
-            f"{url}/api/v1/users/{rep['id']}",
-            json={"daily_capacity": None},
-            headers=admin,
-            timeout=30,
-        ).raise_for_status()
+    lift_rep_capacities(session, url, admin, timeout=30)
     # Every rep on the event is eligible (fair round-robin); alerts go to the webhook only.
     session.patch(
         f"{url}/api/v1/events/{event_id}",

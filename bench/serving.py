@@ -78,6 +78,19 @@ def migrate_and_seed(env: dict[str, str]) -> str:
     return code.group(1)
 
 
+def lift_rep_capacities(
+    session: requests.Session, url: str, headers: dict[str, str], timeout: float
+) -> None:
+    """Lift every rep's daily capacity, so every lead a benchmark pushes is routed to someone."""
+    for rep in session.get(f"{url}/api/v1/users?role=rep", headers=headers, timeout=timeout).json():
+        session.patch(
+            f"{url}/api/v1/users/{rep['id']}",
+            json={"daily_capacity": None},
+            headers=headers,
+            timeout=timeout,
+        ).raise_for_status()
+
+
 @contextmanager
 def running_server(
     workdir: Path,
