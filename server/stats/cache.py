@@ -61,18 +61,17 @@ class _RedisStore:
         self._redis.set(key, value, px=max(1, int(seconds * 1000)))
 
 
-def _store() -> _MemoryStore | _RedisStore:
+def _store() -> tuple[_MemoryStore | _RedisStore, str]:
+    """Return the app's store and its key prefix, made on first use."""
     extensions = current_app.extensions
     if _EXTENSION not in extensions:
         url = current_app.config.get("LEADBRIDGE_REDIS_URL")
-        extensions[_EXTENSION] = _RedisStore(url) if url else _MemoryStore()
+        # The prefix names this deployment's database, so two sharing one Redis never see
+        # each other's figures.
+        uri = str(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        prefix = f"leadbridge:stats:{hashlib.sha256(uri.encode()).hexdigest()[:16]}"
+        extensions[_EXTENSION] = (_RedisStore(url) if url else _MemoryStore(), prefix)
     return extensions[_EXTENSION]
-
-
-def _deployment() -> str:
-    """Name this deployment's database, so two sharing one Redis never see each other's."""
-    uri = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    return hashlib.sha256(str(uri).encode()).hexdigest()[:16]
 
 
 def cached(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -80,8 +79,8 @@ def cached(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     seconds = current_app.config["LEADBRIDGE_STATS_CACHE_SECONDS"]
     if seconds <= 0:
         return compute()
-    key = f"leadbridge:stats:{_deployment()}:{key}"
-    store = _store()
+    store, prefix = _store()
+    key = f"{prefix}:{key}"
     try:
         kept = store.get(key)
     except RedisError as error:
