@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from flask import Flask
 from flask_smorest import abort
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
@@ -37,7 +37,7 @@ class UpgradeRequired(HTTPException):
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Add 426 to abort(), and map database refusals of bad values to 422, not 500."""
+    """Add 426 to abort(); map database refusals of bad values to 422, lost connections to 503."""
     app.aborter.mapping[UpgradeRequired.code] = UpgradeRequired
 
     @app.errorhandler(DataError)
@@ -54,3 +54,19 @@ def register_error_handlers(app: Flask) -> None:
             },
             422,
         )
+
+    @app.errorhandler(DBAPIError)
+    def handle_lost_connection(error: DBAPIError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        # Pooled connections are not pinged before use (a round trip on every request):
+        # one that died with a database restart fails its request here, and SQLAlchemy
+        # then replaces every connection of the pool. The client tries again.
+        if not error.connection_invalidated:
+            raise error
+        db.session.rollback()
+        log.warning("database connection lost: %s", type(error.orig).__name__)
+        body = {
+            "code": 503,
+            "status": "Service Unavailable",
+            "message": "The database connection was lost; try again.",
+        }
+        return body, 503, {"Retry-After": "1"}

@@ -199,3 +199,30 @@ def test_logged_exceptions_keep_their_kind_and_place_but_not_their_message(
         "test_logged_exceptions_keep_their_kind_and_place_but_not_their_message"
     )
     assert "ann@example.com" not in log_lines.getvalue()
+
+
+@pytest.mark.postgres
+def test_a_connection_lost_to_a_database_restart_fails_one_request_with_503(
+    app: Flask, app_factory: AppFactory, booth: Booth
+) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("needs PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL): a server to lose")
+    # Its own app, so its own pool: the connection it holds is the one cut off below.
+    extra = app_factory()
+    client = extra.test_client()
+    me = "/api/v1/devices/me"
+    assert client.get(me, headers=booth.tablet.headers).status_code == 200
+    with extra.app_context():
+        backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        db.session.remove()  # back to the pool, as after any request
+    with app.app_context():
+        # What a restart does to every connection: the server ends it.
+        db.session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        db.session.commit()
+
+    lost = client.get(me, headers=booth.tablet.headers)
+    assert lost.status_code == 503, lost.json
+    assert lost.json["message"] == "The database connection was lost; try again."
+    assert lost.headers["Retry-After"] == "1"
+    # The pool threw its dead connections away: the tablet's retry is served.
+    assert client.get(me, headers=booth.tablet.headers).status_code == 200
