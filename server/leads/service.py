@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Set
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail, fail_validation
-from server.events.models import DEFAULT_DISQUALIFICATION_REASONS, Event, EventMember
+from server.events.models import DEFAULT_DISQUALIFICATION_REASONS, Event
 from server.extensions import db
 from server.leads.access import visible_leads
 from server.leads.lifecycle import chosen_reason, outcome_errors, transition_error
@@ -30,7 +31,7 @@ from server.leads.merging import (
 )
 from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
 from server.privacy.consent import record_changed_consent, record_consents
-from server.routing.router import Router
+from server.routing.router import EventPeople, Router, load_people
 from server.users.models import Role, User
 from server.users.service import require_role
 from server.versioning import next_server_version
@@ -70,14 +71,8 @@ def _blank_to_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-def team_ids(event_id: int) -> set[int]:
-    """Return the ids of the people working an event."""
-    query = select(EventMember.user_id).where(EventMember.event_id == event_id)
-    return set(db.session.scalars(query))
-
-
 def lead_columns(
-    event: Event, fields: dict[str, Any], *, team: set[int], partial: bool = False
+    event: Event, fields: dict[str, Any], *, team: Set[int], partial: bool = False
 ) -> dict[str, Any]:
     """Validate a tablet's lead fields against event; return the column values to store.
 
@@ -171,9 +166,8 @@ class CapturedLeads:
     in the caller's transaction, so a lead is never stored without its alert jobs.
     """
 
-    def __init__(self, device: Device, team: set[int]):
+    def __init__(self, device: Device):
         self.device = device
-        self.team = team
         self.duplicates = DuplicateFinder(device.event_id)
         # New lead id -> the earlier lead it was merged into, for the push's answer.
         self.merged: dict[uuid.UUID, uuid.UUID] = {}
@@ -182,9 +176,14 @@ class CapturedLeads:
         self.alerts: list[dict[str, Any]] = []
 
     @functools.cached_property
+    def people(self) -> EventPeople:
+        """Return the event's team and routing's people, loaded on first use (edits need none)."""
+        return load_people(self.device.event)
+
+    @functools.cached_property
     def router(self) -> Router:
-        """Return the event's router, loaded on first use (a batch of edits needs none)."""
-        return Router(self.device.event, self.team)
+        """Return the event's router."""
+        return Router(self.device.event, self.people)
 
     def _activity(
         self, lead_id: uuid.UUID, kind: ActivityKind, at: datetime, **detail: Any
@@ -202,7 +201,7 @@ class CapturedLeads:
 
     def columns(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Validate a captured lead's fields; return its columns or raise LeadRejected."""
-        return lead_columns(self.device.event, fields, team=self.team)
+        return lead_columns(self.device.event, fields, team=self.people.team)
 
     def add(
         self,
@@ -326,12 +325,12 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
         if existing.device_id != device.id:
             fail(403, "This lead belongs to another tablet.")
         return existing, False
-    captured = CapturedLeads(device, team_ids(device.event_id))
+    captured = CapturedLeads(device)
     try:
         captured.add(fields["id"], fields, next_server_version())
         captured.insert()
         if fields.get("consent"):
-            record_consents(device, [(fields["id"], fields["consent"])])
+            record_consents(device, [(fields["id"], fields["consent"], fields["captured_by_id"])])
         db.session.commit()
     except LeadRejected as rejected:
         db.session.rollback()

@@ -69,35 +69,27 @@ def current_texts(event: Event) -> list[dict[str, Any]]:
     ]
 
 
-def record_consents(device: Device, created: Iterable[tuple[uuid.UUID, Mapping[str, Any]]]) -> None:
+def record_consents(
+    device: Device, created: Iterable[tuple[uuid.UUID, Mapping[str, Any], int]]
+) -> None:
     """Write the consent record of each newly created lead (in the push transaction).
 
-    created holds (lead id, the create's validated consent object). A create without
-    language or purposes (an older app) records them as unknown.
+    created holds (lead id, the create's validated consent object, who captured it). A
+    create without language or purposes (an older app) records them as unknown.
     """
-    pairs = list(created)
-    if not pairs:
-        return
-    leads = {
-        lead_id: (captured_by_id, consent_at)
-        for lead_id, captured_by_id, consent_at in db.session.execute(
-            select(Lead.id, Lead.consent_by_id, Lead.consent_at).where(
-                Lead.id.in_([lead_id for lead_id, _ in pairs]), Lead.consent_given.is_(True)
-            )
-        )
-    }
     records = [
         {
             "lead_id": lead_id,
             "text_version": consent.get("version"),
             "language": consent.get("language"),
             "purposes": sorted(set(consent.get("purposes") or [])),
-            "captured_by_id": leads[lead_id][0],
+            # As the lead's consent_by_id and consent_at columns were set from the same create.
+            "captured_by_id": captured_by_id,
             "device_id": device.id,
-            "at": leads[lead_id][1],
+            "at": consent.get("at"),
         }
-        for lead_id, consent in pairs
-        if lead_id in leads  # no consent given: nothing was agreed
+        for lead_id, consent, captured_by_id in created
+        if consent.get("given")  # no consent given: nothing was agreed
     ]
     if records:
         # New leads have no record yet: one multi-row INSERT, no look-up per lead.

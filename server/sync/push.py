@@ -21,7 +21,6 @@ from server.leads.service import (
     CapturedLeads,
     LeadRejected,
     edit_fields,
-    team_ids,
 )
 from server.privacy.consent import record_consents
 from server.privacy.service import flag_recaptures
@@ -103,8 +102,7 @@ class _Batch:
     def __init__(self, device: Device, mutations: list[dict[str, Any]]):
         self.device = device
         self.leads, self.foreign = _known_leads(device, mutations)
-        creates = any(mutation["kind"] == "create" for mutation in mutations)
-        self.captured = CapturedLeads(device, team_ids(device.event_id) if creates else set())
+        self.captured = CapturedLeads(device)
         self.new_versions: dict[uuid.UUID, int] = {}
 
     def version_of(self, lead_id: uuid.UUID) -> int | None:
@@ -245,14 +243,17 @@ def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def _new_consents(
-    mutations: list[dict[str, Any]], created: dict[uuid.UUID, int]
-) -> list[tuple[uuid.UUID, dict[str, Any]]]:
-    """Return (lead id, consent) of the creates that made a new lead in this batch."""
-    return [
-        (m["lead_id"], _CREATE_SCHEMA.fields["consent"].deserialize(m["fields"]["consent"]))
-        for m in mutations
-        if m["kind"] == "create" and m["lead_id"] in created and m["fields"].get("consent")
-    ]
+    checked: dict[int, Checked], mutations: list[dict[str, Any]], created: dict[uuid.UUID, int]
+) -> list[tuple[uuid.UUID, dict[str, Any], int]]:
+    """Return (lead id, consent, captured by) of the creates that made a new lead in this batch."""
+    found = []
+    for mutation in mutations:
+        check = checked.get(mutation["mutation_id"])
+        if mutation["lead_id"] in created and isinstance(check, tuple):
+            fields = check[0]
+            if fields.get("consent"):
+                found.append((mutation["lead_id"], fields["consent"], fields["captured_by_id"]))
+    return found
 
 
 def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -302,7 +303,7 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
             result["previously_erased"] = True
         if result["lead_id"] in batch.captured.merged:
             result["merged_into_id"] = batch.captured.merged[result["lead_id"]]
-    record_consents(device, _new_consents(following, batch.new_versions))
+    record_consents(device, _new_consents(checked, following, batch.new_versions))
     new_last = last + len(following)
     device.last_mutation_id = new_last
     # The versions taken above are provisional until now (server/versioning.py).
