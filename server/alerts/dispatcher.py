@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 
 from server.alerts import thank_you
 from server.alerts.channels import DeliveryError, SmtpSettings, send_chat, send_email, send_webhook
@@ -29,7 +30,7 @@ from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
 from server.alerts.queue import WAKE_EXTENSION
 from server.db_types import utcnow
 from server.extensions import db
-from server.leads.models import Activity, ActivityKind
+from server.leads.models import Activity, ActivityKind, Lead
 from sync.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,10 @@ class Dispatcher:
 
     def deliver(self, job_id: int) -> None:
         """Deliver one claimed job and record the outcome (needs an app context)."""
-        job = db.session.get(AlertJob, job_id)
+        # The lead and its event come along: every alert's message reads both.
+        job = db.session.get(
+            AlertJob, job_id, options=[joinedload(AlertJob.lead).joinedload(Lead.event)]
+        )
         if job is None or job.status != JobStatus.PENDING:
             return
         if job.kind == AlertKind.THANK_YOU and not thank_you.reserve(job, self.clock(), self.lease):
