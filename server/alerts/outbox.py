@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 
@@ -13,7 +13,6 @@ from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
 from server.alerts.queue import prepare_rows
 from server.events.models import Event
 from server.extensions import db
-from server.users.models import User
 
 
 def idempotency_key(
@@ -24,7 +23,18 @@ def idempotency_key(
     return f"{lead_id}:{rep_id}:{kind.value}:{channel.value}:{where}"
 
 
-def targets(event: Event, rep: User) -> list[tuple[Channel, str]]:
+class Recipient(Protocol):
+    """What alerting reads of a rep: a User, or the light row routing loads."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def alerts(self) -> dict[str, Any]: ...
+
+
+def targets(event: Event, rep: Recipient) -> list[tuple[Channel, str]]:
     """Return the channels and addresses an alert to rep about event goes to."""
     mine, theirs = rep.alerts or {}, event.alerts or {}
     chosen: list[tuple[Channel, str]] = []
@@ -37,7 +47,7 @@ def targets(event: Event, rep: User) -> list[tuple[Channel, str]]:
 
 
 def alert_rows(
-    event: Event, rep: User, lead_id: uuid.UUID, kind: AlertKind, now: datetime
+    event: Event, rep: Recipient, lead_id: uuid.UUID, kind: AlertKind, now: datetime
 ) -> list[dict[str, Any]]:
     """Return the outbox rows for one alert to rep, one per channel."""
     return [

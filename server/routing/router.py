@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -48,11 +48,22 @@ def start_of_day(event: Event, now: datetime | None = None) -> datetime:
     return datetime.combine(local.date(), time.min, tzinfo=zone)
 
 
+class Candidate(NamedTuple):
+    """What routing and the new-lead alert read of a person (no full User row)."""
+
+    id: int
+    email: str
+    role: Role
+    active: bool
+    daily_capacity: int | None
+    alerts: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class EventPeople:
     """Who works an event or is named in its routing, and each one's leads routed today."""
 
-    users: dict[int, User]  # the active ones: only they are routed to
+    users: dict[int, Candidate]  # the active ones: only they are routed to
     team: frozenset[int]  # every member's id, active or not: who may capture
     today: dict[int, int]
 
@@ -81,7 +92,16 @@ def load_people(event: Event, now: datetime | None = None) -> EventPeople:
         .subquery()
     )
     rows = db.session.execute(
-        select(User, EventMember.user_id.is_not(None), routed_today.c.routed)
+        select(
+            User.id,
+            User.email,
+            User.role,
+            User.active,
+            User.daily_capacity,
+            User.alerts,
+            EventMember.user_id.is_not(None),
+            routed_today.c.routed,
+        )
         .outerjoin(
             EventMember, and_(EventMember.user_id == User.id, EventMember.event_id == event.id)
         )
@@ -93,10 +113,11 @@ def load_people(event: Event, now: datetime | None = None) -> EventPeople:
             )
         )
     ).all()
+    people = [(Candidate(*row[:6]), member, routed) for *row, member, routed in rows]
     return EventPeople(
-        users={user.id: user for user, _member, _routed in rows if user.active},
-        team=frozenset(user.id for user, member, _routed in rows if member),
-        today={user.id: routed for user, _member, routed in rows if routed},
+        users={person.id: person for person, _member, _routed in people if person.active},
+        team=frozenset(person.id for person, member, _routed in people if member),
+        today={person.id: routed for person, _member, routed in people if routed},
     )
 
 
