@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Select, false, select
+from sqlalchemy.sql.base import ExecutableOption
 
 from server.auth.principal import Principal
 from server.errors import fail
@@ -30,9 +31,13 @@ def visible_leads(principal: Principal) -> Select[tuple[Lead]]:
     return query.where(false())
 
 
-def get_visible_lead(principal: Principal, lead_id: uuid.UUID) -> Lead:
-    """Return the lead if principal may read it; otherwise 404, as if it did not exist."""
-    lead = db.session.scalars(visible_leads(principal).where(Lead.id == lead_id)).first()
+def get_visible_lead(principal: Principal, lead_id: uuid.UUID, *options: ExecutableOption) -> Lead:
+    """Return the lead if principal may read it; otherwise 404, as if it did not exist.
+
+    options are loader options (what to load with the lead in the same query).
+    """
+    query = visible_leads(principal).where(Lead.id == lead_id).options(*options)
+    lead = db.session.scalars(query).first()
     if lead is None:
         fail(404, "No such lead.")
     return lead

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from server.alerts import thank_you
 from server.alerts.models import AlertKind
@@ -478,8 +479,12 @@ def change_lead(principal: Principal, lead: Lead, changes: dict[str, Any]) -> Le
     if "status" in changes:
         _change_status(lead, principal, changes)
     lead.server_version = version
+    lead_id = lead.id  # read before the commit expires it (reading it after costs a query)
     db.session.commit()
-    return lead
+    # The answer shows the lead and its owner, both expired by the commit: one query.
+    return db.session.scalars(
+        select(Lead).where(Lead.id == lead_id).options(joinedload(Lead.owner))
+    ).one()
 
 
 def _escape_like(text: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.orm import joinedload
 
 from server.auth.guard import MANAGERS, authorize
 from server.auth.principal import current_principal
@@ -63,7 +64,9 @@ class LeadById(MethodView):
     def patch(self, changes: dict[str, Any], lead_id: uuid.UUID) -> Lead:
         """Correct a lead's details, move it along the funnel, or give it another owner."""
         principal = current_principal()
-        return change_lead(principal, get_visible_lead(principal, lead_id), changes)
+        # With its event: a status change checks the event's disqualification reasons.
+        lead = get_visible_lead(principal, lead_id, joinedload(Lead.event))
+        return change_lead(principal, lead, changes)
 
 
 @blp.route("/<uuid:lead_id>/timeline")
