@@ -76,6 +76,9 @@ class Lead(db.Model):
         Index("ix_leads_owner_status", "owner_id", "status"),
         Index("ix_leads_event_email", "event_id", "email"),
         Index("ix_leads_event_phone", "event_id", "phone"),
+        # A person's earlier touches at any event (server/alerts/context.py), rights requests.
+        Index("ix_leads_email", "email"),
+        Index("ix_leads_phone", "phone"),
         Index("ix_leads_device_version", "device_id", "server_version"),
     )
 
