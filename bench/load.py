@@ -490,6 +490,7 @@ def main() -> None:
         f"dashboard={result.dashboard_path.split('?')[0]} leads={len(result.captured)} "
         f"leads_extra={result.leads_extra} ack_p99_ms={m.p99('ack'):.0f} "
         f"requests_by_kind={ {kind: len(values) for kind, values in m.latencies.items()} } "
+        f"requests_by_kind={ {kind: len(values) for kind, values in m.latencies.items()} } "
         f"server_p99_ms={result.server_p99_ms} errors_by_kind={m.error_kinds or '{}'}"
     )
     print(result.line())
