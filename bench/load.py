@@ -5,8 +5,8 @@
 Starts the production set-up on loopback (gunicorn via `leadbridge serve --production`,
 PostgreSQL, Redis and a `leadbridge worker`) and a webhook receiver for the event's alerts.
 Each simulated tablet (a thread speaking the sync protocol over HTTP, with its own outbox and
-mutation ids) captures a lead every 2-6 s, pushes it, and pulls between pushes; 20 reps look
-at their assigned leads every 2-4 s and acknowledge the newest through the API; 5 marketers poll the event's
+mutation ids) captures a lead every 2-6 s, pushes it, and pulls between pushes; 20 reps list
+their assigned leads and acknowledge them through the API; 5 marketers poll the event's
 statistics (`GET /api/v1/events/<id>/stats`). Afterwards every tablet empties its outbox, the
 database is checked for every captured lead, and the receiver for every lead's alert.
 Loopback only; every loop is bounded by the run's time. Last line:
@@ -171,11 +171,7 @@ class Tablet:
 
 
 def _rep(url: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at: float) -> None:
-    """Look at the rep's newly assigned leads every 2-4 s and acknowledge the newest.
-
-    One per look, as a person reads a lead before taking it on; the rest wait for the next
-    look (or, if hot and left alone, for escalation).
-    """
+    """List the rep's newly assigned leads and acknowledge them, every 2-4 s."""
     rng, session = random.Random(seed), requests.Session()
     session.headers.update(headers)
     while time.monotonic() < stop_at:
@@ -187,14 +183,15 @@ def _rep(url: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at
             f"{url}/api/v1/leads",
             params={"status": "assigned", "page_size": 10},
         )
-        items = listed.json()["items"] if listed is not None else []
-        if items and time.monotonic() < stop_at:
+        for lead in listed.json()["items"] if listed is not None else []:
+            if time.monotonic() >= stop_at:
+                break
             _call(
                 session,
                 metrics,
                 "ack",
                 "PATCH",
-                f"{url}/api/v1/leads/{items[0]['id']}",
+                f"{url}/api/v1/leads/{lead['id']}",
                 json={"status": "acknowledged"},
             )
         time.sleep(rng.uniform(2, 4))
@@ -489,7 +486,6 @@ def main() -> None:
     print(
         f"dashboard={result.dashboard_path.split('?')[0]} leads={len(result.captured)} "
         f"leads_extra={result.leads_extra} ack_p99_ms={m.p99('ack'):.0f} "
-        f"requests_by_kind={ {kind: len(values) for kind, values in m.latencies.items()} } "
         f"requests_by_kind={ {kind: len(values) for kind, values in m.latencies.items()} } "
         f"server_p99_ms={result.server_p99_ms} errors_by_kind={m.error_kinds or '{}'}"
     )
