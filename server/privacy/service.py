@@ -213,31 +213,50 @@ def _erasure_of(subject: Subject) -> Erasure | None:
     return db.session.scalars(select(Erasure).where(or_(*conditions)).limit(1)).first()
 
 
-def flag_recaptures(lead_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """Record which of the new leads belong to someone who asked to be forgotten.
+def flag_recaptures(
+    people: Iterable[tuple[uuid.UUID, str | None, str | None]],
+) -> set[uuid.UUID]:
+    """Record which new leads belong to someone who asked to be forgotten; return their ids.
 
-    Called in the push transaction for newly created leads; returns the flagged ids.
+    people holds (lead id, normalised email, normalised phone) of leads created in the
+    current transaction. One query for the whole batch, however many erasures there are.
     """
-    ids = list(lead_ids)
-    if not ids or db.session.scalar(select(Erasure.id).limit(1)) is None:
+    hashed = [
+        (lead_id, subject_hash("email", email), subject_hash("phone", phone))
+        for lead_id, email, phone in people
+        if email or phone
+    ]
+    emails = {email for _, email, _ in hashed if email}
+    phones = {phone for _, _, phone in hashed if phone}
+    if not hashed:
         return set()
-    flagged = set()
-    for lead_id, email, phone in db.session.execute(
-        select(Lead.id, Lead.email, Lead.phone).where(Lead.id.in_(ids))
+    by_email: dict[str, int] = {}
+    by_phone: dict[str, int] = {}
+    for erasure_id, email_hash, phone_hash in db.session.execute(
+        select(Erasure.id, Erasure.email_hash, Erasure.phone_hash)
+        .where(or_(Erasure.email_hash.in_(emails), Erasure.phone_hash.in_(phones)))
+        .order_by(Erasure.id)
     ):
-        erasure = _erasure_of(Subject(email=email, phone=phone)) if (email or phone) else None
-        if erasure is not None:
-            db.session.add(Recapture(lead_id=lead_id, erasure_id=erasure.id))
-            # On the timeline too, so whoever opens the lead sees the warning.
-            db.session.add(
-                Activity(
-                    lead_id=lead_id,
-                    kind=ActivityKind.RECAPTURED,
-                    at=utcnow(),
-                    detail={"erasure_id": erasure.id},
-                )
+        if email_hash:
+            by_email.setdefault(email_hash, erasure_id)
+        if phone_hash:
+            by_phone.setdefault(phone_hash, erasure_id)
+    flagged = set()
+    for lead_id, email_hash, phone_hash in hashed:
+        erasure_id = by_email.get(email_hash or "") or by_phone.get(phone_hash or "")
+        if erasure_id is None:
+            continue
+        db.session.add(Recapture(lead_id=lead_id, erasure_id=erasure_id))
+        # On the timeline too, so whoever opens the lead sees the warning.
+        db.session.add(
+            Activity(
+                lead_id=lead_id,
+                kind=ActivityKind.RECAPTURED,
+                at=utcnow(),
+                detail={"erasure_id": erasure_id},
             )
-            flagged.add(lead_id)
+        )
+        flagged.add(lead_id)
     return flagged
 
 

@@ -242,17 +242,15 @@ def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, A
     return results
 
 
-def _new_consents(
+def _created(
     checked: dict[int, Checked], mutations: list[dict[str, Any]], created: dict[uuid.UUID, int]
-) -> list[tuple[uuid.UUID, dict[str, Any], int]]:
-    """Return (lead id, consent, captured by) of the creates that made a new lead in this batch."""
+) -> list[tuple[uuid.UUID, dict[str, Any], dict[str, Any]]]:
+    """Return (lead id, fields, columns) of the creates that made a new lead in this batch."""
     found = []
     for mutation in mutations:
         check = checked.get(mutation["mutation_id"])
         if mutation["lead_id"] in created and isinstance(check, tuple):
-            fields = check[0]
-            if fields.get("consent"):
-                found.append((mutation["lead_id"], fields["consent"], fields["captured_by_id"]))
+            found.append((mutation["lead_id"], *check))
     return found
 
 
@@ -296,14 +294,24 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
                 _receipt(device, mutation, result)
         results.append(result)
     batch.captured.insert()
+    created = _created(checked, following, batch.new_versions)
     # A person who asked to be forgotten, captured again: flag it (server/privacy).
-    flagged = flag_recaptures(batch.new_versions)
+    flagged = flag_recaptures(
+        (lead_id, columns.get("email"), columns.get("phone")) for lead_id, _, columns in created
+    )
     for result in results:
         if result["lead_id"] in flagged:
             result["previously_erased"] = True
         if result["lead_id"] in batch.captured.merged:
             result["merged_into_id"] = batch.captured.merged[result["lead_id"]]
-    record_consents(device, _new_consents(checked, following, batch.new_versions))
+    record_consents(
+        device,
+        (
+            (lead_id, fields["consent"], fields["captured_by_id"])
+            for lead_id, fields, _ in created
+            if fields.get("consent")
+        ),
+    )
     new_last = last + len(following)
     device.last_mutation_id = new_last
     # The versions taken above are provisional until now (server/versioning.py).

@@ -234,6 +234,38 @@ def test_a_later_capture_of_an_erased_person_is_flagged(
     assert [e["kind"] for e in timeline].count("recaptured") == 1
 
 
+def test_one_batch_flags_each_erased_person_by_email_or_by_phone(
+    app: Flask, api: ApiHelper, client: FlaskClient, booth: Booth
+) -> None:
+    api.capture(booth.tablet, booth.staff, email="erased.by.mail@example.com", phone=None)
+    api.capture(booth.tablet, booth.staff, email=None, phone="+49 30 1234567")
+    erasures = []
+    for subject in ({"email": "erased.by.mail@example.com"}, {"phone": "+49 30 1234567"}):
+        erased = client.post(
+            "/api/v1/privacy/erase", json={**subject, "confirm": True}, headers=booth.admin.headers
+        )
+        assert erased.status_code == 200, erased.json
+        erasures.append(erased.json["erasure_id"])
+
+    results = _push(
+        client,
+        booth,
+        [
+            create_mutation(1, booth.staff.id, email="Erased.By.Mail@example.com", phone=None),
+            # Known by the phone only: a new email address does not hide them.
+            create_mutation(
+                2, booth.staff.id, email="new.address@example.com", phone="030 1234567"
+            ),
+            create_mutation(3, booth.staff.id, email="never.erased@example.com", phone=None),
+        ],
+    )["results"]
+
+    assert [r.get("previously_erased", False) for r in results] == [True, True, False]
+    with app.app_context():
+        flagged = {str(r.lead_id): r.erasure_id for r in db.session.scalars(sa.select(Recapture))}
+    assert flagged == {results[0]["lead_id"]: erasures[0], results[1]["lead_id"]: erasures[1]}
+
+
 def test_every_rights_action_is_audited_without_personal_data(
     app: Flask, api: ApiHelper, client: FlaskClient, booth: Booth
 ) -> None:
