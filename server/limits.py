@@ -11,10 +11,11 @@ switches them off per app, which the extension's own process-wide flag cannot do
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -82,13 +83,15 @@ def init_limits(app: Flask) -> None:
             # Per-app switching is done by the request filter above.
             "RATELIMIT_ENABLED": True,
             "RATELIMIT_STORAGE_URI": storage_url(app.config),
-            "RATELIMIT_HEADERS_ENABLED": True,
-            "RATELIMIT_HEADER_RETRY_AFTER_VALUE": "delta-seconds",
+            # No X-RateLimit-* headers: reading the window for them cost every limited
+            # request a second round trip to Redis. A 429 still says when to retry (below).
+            "RATELIMIT_HEADERS_ENABLED": False,
             # A Redis outage must not take logins and sync down with it.
             "RATELIMIT_SWALLOW_ERRORS": True,
         }
     )
     limiter.init_app(app)
+    app.after_request(_retry_after)
     for endpoint, decorate in ENDPOINT_LIMITS.items():
         view = app.view_functions[endpoint]
         if view not in _limited:
@@ -98,3 +101,13 @@ def init_limits(app: Flask) -> None:
 
 
 _limited: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
+def _retry_after(response: Response) -> Response:
+    """Tell a refused client how many seconds until its window lets a request through."""
+    if response.status_code == 429 and "Retry-After" not in response.headers:
+        breached = limiter.current_limit
+        if breached is not None:
+            wait = int(breached.reset_at - time.time())
+            response.headers["Retry-After"] = str(max(1, wait))
+    return response
