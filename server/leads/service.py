@@ -32,6 +32,7 @@ from server.leads.merging import (
 )
 from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
 from server.privacy.consent import record_changed_consent, record_consents
+from server.privacy.service import flag_recaptures
 from server.routing.router import EventPeople, Router, load_people
 from server.users.models import Role, User
 from server.users.service import require_role
@@ -328,8 +329,11 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
         return existing, False
     captured = CapturedLeads(device)
     try:
-        captured.add(fields["id"], fields, next_server_version())
+        columns = captured.columns(fields)
+        captured.add(fields["id"], fields, next_server_version(), columns)
         captured.insert()
+        # Someone who asked to be forgotten, captured again: flagged as a sync push does.
+        flag_recaptures([(fields["id"], columns.get("email"), columns.get("phone"))])
         if fields.get("consent"):
             record_consents(device, [(fields["id"], fields["consent"], fields["captured_by_id"])])
         db.session.commit()

@@ -266,6 +266,26 @@ def test_one_batch_flags_each_erased_person_by_email_or_by_phone(
     assert flagged == {results[0]["lead_id"]: erasures[0], results[1]["lead_id"]: erasures[1]}
 
 
+def test_a_lead_sent_through_the_rest_create_is_flagged_too(
+    app: Flask, api: ApiHelper, client: FlaskClient, booth: Booth
+) -> None:
+    api.capture(booth.tablet, booth.staff, **PERSON)
+    client.post(
+        "/api/v1/privacy/erase",
+        json={"email": PERSON["email"], "confirm": True},
+        headers=booth.admin.headers,
+    )
+
+    again = api.capture(booth.tablet, booth.staff, email=PERSON["email"], phone=None)
+
+    listed = client.get("/api/v1/privacy/recaptures", headers=booth.admin.headers)
+    assert [entry["lead_id"] for entry in listed.json] == [again["id"]]
+    timeline = client.get(
+        f"/api/v1/leads/{again['id']}/timeline", headers=booth.marketer.headers
+    ).json
+    assert [e["kind"] for e in timeline].count("recaptured") == 1
+
+
 def test_every_rights_action_is_audited_without_personal_data(
     app: Flask, api: ApiHelper, client: FlaskClient, booth: Booth
 ) -> None:
