@@ -50,6 +50,17 @@ def _push(client: FlaskClient, booth: Booth, mutations: list[dict[str, Any]]) ->
     return response.json
 
 
+def _capture_then_erase_person(api: ApiHelper, client: FlaskClient, booth: Booth) -> None:
+    """Capture the person once, then erase them by email, as an admin would."""
+    api.capture(booth.tablet, booth.staff, **PERSON)
+    erased = client.post(
+        "/api/v1/privacy/erase",
+        json={"email": PERSON["email"], "confirm": True},
+        headers=booth.admin.headers,
+    )
+    assert erased.status_code == 200, erased.json
+
+
 def _capture_person(api: ApiHelper, client: FlaskClient, booth: Booth) -> list[str]:
     """Capture the person twice at the booth and once at another event; return lead ids."""
     first = api.capture(booth.tablet, booth.staff, **PERSON)
@@ -203,12 +214,7 @@ def test_the_tablet_deletes_an_erased_lead_at_its_next_pull(
 def test_a_later_capture_of_an_erased_person_is_flagged(
     app: Flask, api: ApiHelper, client: FlaskClient, booth: Booth
 ) -> None:
-    api.capture(booth.tablet, booth.staff, **PERSON)
-    client.post(
-        "/api/v1/privacy/erase",
-        json={"email": PERSON["email"], "confirm": True},
-        headers=booth.admin.headers,
-    )
+    _capture_then_erase_person(api, client, booth)
     unrelated = api.capture(booth.tablet, booth.staff, email="fresh@example.com", phone=None)
 
     again = _push(
@@ -269,12 +275,7 @@ def test_one_batch_flags_each_erased_person_by_email_or_by_phone(
 def test_a_lead_sent_through_the_rest_create_is_flagged_too(
     app: Flask, api: ApiHelper, client: FlaskClient, booth: Booth
 ) -> None:
-    api.capture(booth.tablet, booth.staff, **PERSON)
-    client.post(
-        "/api/v1/privacy/erase",
-        json={"email": PERSON["email"], "confirm": True},
-        headers=booth.admin.headers,
-    )
+    _capture_then_erase_person(api, client, booth)
 
     again = api.capture(booth.tablet, booth.staff, email=PERSON["email"], phone=None)
 
