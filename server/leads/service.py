@@ -176,6 +176,8 @@ class CapturedLeads:
         self.leads: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
+        # (lead id, fields, columns) of every lead added, for record_people().
+        self.created: list[tuple[uuid.UUID, dict[str, Any], dict[str, Any]]] = []
 
     @functools.cached_property
     def people(self) -> EventPeople:
@@ -243,6 +245,7 @@ class CapturedLeads:
             merged_into_id=None,
         )
         self.leads.append(row)
+        self.created.append((lead_id, fields, columns))
         scored = {key: row[key] for key in ("score_points", "score_band", "rubric_version")}
         captured_at = fields["captured_at"].isoformat()
         self._activity(lead_id, ActivityKind.CAPTURED, now, captured_at=captured_at)
@@ -315,6 +318,25 @@ class CapturedLeads:
         # Inserted rows are found in the database from now on, where changes to them stick.
         self.duplicates.forget_batch()
 
+    def record_people(self) -> set[uuid.UUID]:
+        """After insert(): flag people who asked to be forgotten, write consent records.
+
+        Returns the ids of the flagged leads (server/privacy).
+        """
+        flagged = flag_recaptures(
+            (lead_id, columns.get("email"), columns.get("phone"))
+            for lead_id, _fields, columns in self.created
+        )
+        record_consents(
+            self.device,
+            (
+                (lead_id, fields["consent"], fields["captured_by_id"])
+                for lead_id, fields, _columns in self.created
+                if fields.get("consent")
+            ),
+        )
+        return flagged
+
 
 def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
     """Store a lead a tablet captured; return it and whether it was new.
@@ -329,13 +351,9 @@ def ingest_lead(device: Device, fields: dict[str, Any]) -> tuple[Lead, bool]:
         return existing, False
     captured = CapturedLeads(device)
     try:
-        columns = captured.columns(fields)
-        captured.add(fields["id"], fields, next_server_version(), columns)
+        captured.add(fields["id"], fields, next_server_version())
         captured.insert()
-        # Someone who asked to be forgotten, captured again: flagged as a sync push does.
-        flag_recaptures([(fields["id"], columns.get("email"), columns.get("phone"))])
-        if fields.get("consent"):
-            record_consents(device, [(fields["id"], fields["consent"], fields["captured_by_id"])])
+        captured.record_people()
         db.session.commit()
     except LeadRejected as rejected:
         db.session.rollback()

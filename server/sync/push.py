@@ -22,8 +22,6 @@ from server.leads.service import (
     LeadRejected,
     edit_fields,
 )
-from server.privacy.consent import record_consents
-from server.privacy.service import flag_recaptures
 from server.sync.models import MutationReceipt
 from server.versioning import is_provisional, reserve_server_versions, stamp_versions
 
@@ -242,18 +240,6 @@ def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, A
     return results
 
 
-def _created(
-    checked: dict[int, Checked], mutations: list[dict[str, Any]], created: dict[uuid.UUID, int]
-) -> list[tuple[uuid.UUID, dict[str, Any], dict[str, Any]]]:
-    """Return (lead id, fields, columns) of the creates that made a new lead in this batch."""
-    found = []
-    for mutation in mutations:
-        check = checked.get(mutation["mutation_id"])
-        if mutation["lead_id"] in created and isinstance(check, tuple):
-            found.append((mutation["lead_id"], *check))
-    return found
-
-
 def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
     """Apply a batch in one transaction; answer 409 at a hole in the mutation ids."""
     last = _lock_device(device)
@@ -294,24 +280,13 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
                 _receipt(device, mutation, result)
         results.append(result)
     batch.captured.insert()
-    created = _created(checked, following, batch.new_versions)
-    # A person who asked to be forgotten, captured again: flag it (server/privacy).
-    flagged = flag_recaptures(
-        (lead_id, columns.get("email"), columns.get("phone")) for lead_id, _, columns in created
-    )
+    # A person who asked to be forgotten, captured again, is flagged (server/privacy).
+    flagged = batch.captured.record_people()
     for result in results:
         if result["lead_id"] in flagged:
             result["previously_erased"] = True
         if result["lead_id"] in batch.captured.merged:
             result["merged_into_id"] = batch.captured.merged[result["lead_id"]]
-    record_consents(
-        device,
-        (
-            (lead_id, fields["consent"], fields["captured_by_id"])
-            for lead_id, fields, _ in created
-            if fields.get("consent")
-        ),
-    )
     new_last = last + len(following)
     device.last_mutation_id = new_last
     # The versions taken above are provisional until now (server/versioning.py).
