@@ -33,7 +33,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=None, help="Threads (LEADBRIDGE_THREADS)."
+)
 @click.option(
     "--production",
     is_flag=True,
@@ -41,7 +43,7 @@ def main() -> None:
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="gunicorn workers.")
 @with_appcontext
-def serve(host: str, port: int, threads: int, production: bool, workers: int | None) -> None:
+def serve(host: str, port: int, threads: int | None, production: bool, workers: int | None) -> None:
     """Serve leadbridge with waitress; alerts go out from this process unless Redis is set."""
     import waitress
 
@@ -64,7 +66,10 @@ def serve(host: str, port: int, threads: int, production: bool, workers: int | N
         dispatcher.start()
     click.echo(f"leadbridge is serving on http://{host}:{port}/  (API docs: /api/docs)")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads)
+        # The database pool is sized for LEADBRIDGE_THREADS (server/config.py).
+        waitress.serve(
+            app, host=host, port=port, threads=threads or app.config["LEADBRIDGE_THREADS"]
+        )
     finally:
         if dispatcher is not None:
             dispatcher.stop()

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 ENV_PREFIX = "LEADBRIDGE_"
 MIB = 1024 * 1024
 
@@ -102,7 +104,7 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS": _env("WEBHOOK_ALLOWED_NETWORKS") or "",
         "LEADBRIDGE_STATS_CACHE_SECONDS": _float_env("STATS_CACHE_SECONDS", 3.0),
         "LEADBRIDGE_WORKERS": _int_env("WORKERS", 2 * (os.cpu_count() or 1) + 1),
-        "LEADBRIDGE_THREADS": _int_env("THREADS", 4),
+        "LEADBRIDGE_THREADS": _int_env("THREADS", 8),
         # No ping before each use: it cost a round trip per request. A connection that died
         # with a database restart fails one request with 503 (server/errors.py) and the pool
         # is refilled; connections are renewed hourly so idle ones never go stale.
@@ -125,6 +127,22 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
     if "SQLALCHEMY_DATABASE_URI" not in given:
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(instance_path)
     return settings
+
+
+def size_connection_pool(settings: dict[str, Any]) -> None:
+    """Keep a pooled database connection for every serving thread, and two to spare.
+
+    A thread that finds the pool empty opens a connection and closes it after its request:
+    for PostgreSQL a new server process and an authentication each time, which under load
+    cost more than the requests themselves. The two spare serve the in-process dispatcher
+    and health checks. In-memory SQLite has a single shared connection and no pool size.
+    """
+    url = make_url(settings["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return
+    options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_size", int(settings["LEADBRIDGE_THREADS"]) + 2)
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def instance_dir() -> str | None:

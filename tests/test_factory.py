@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import stat
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from server import create_app
+from server.extensions import db
 
 
 def test_config_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -83,3 +87,32 @@ def test_unknown_paths_get_the_json_error_shape(client: FlaskClient):
         "message": response.json["message"],
     }
     assert response.json["message"]
+
+
+def test_busy_serving_threads_reuse_their_database_connections(
+    app_factory: Callable[..., Flask],
+):
+    # A thread that finds the pool empty opens a connection and closes it after its request:
+    # a new PostgreSQL server process per request under load. The pool has one per thread.
+    threads = 8
+    app = app_factory(LEADBRIDGE_THREADS=threads)
+    opened: list[object] = []
+    with app.app_context():
+        sa.event.listen(db.engine, "connect", lambda *_: opened.append(1))
+    together = threading.Barrier(threads)
+
+    def request_holding_a_connection() -> None:
+        with app.app_context():
+            together.wait(timeout=10)
+            db.session.execute(sa.text("SELECT 1"))
+            together.wait(timeout=10)  # every thread holds its connection at once
+            db.session.remove()
+
+    for _ in range(2):
+        workers = [threading.Thread(target=request_holding_a_connection) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=20)
+    # The first round opened one connection per thread; the second opened none.
+    assert len(opened) == threads
