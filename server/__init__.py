@@ -77,6 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
 
     db.init_app(app)
+    from server.read_transactions import init_read_transactions
+
+    init_read_transactions(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     api.init_app(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
 
