@@ -8,7 +8,8 @@ transaction that wrote nothing, COMMIT and ROLLBACK have the same effect: locks 
 SELECT ... FOR UPDATE or advisory locks are released either way.
 
 A transaction counts as having written once any statement other than a SELECT ran in it;
-such a transaction left uncommitted by its request is still rolled back, as before.
+such a transaction left uncommitted by its request is still rolled back, as before. Changes
+the session holds but never sent are not sent: the commit is the database connection's.
 """
 
 from __future__ import annotations
@@ -39,10 +40,14 @@ def _end_read_only_transaction(error: BaseException | None) -> None:
     if error is not None or not db.session.registry.has():
         return
     session = db.session()
-    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+    if not session.in_transaction():
         return
-    if not session.connection().info.get(_WROTE, True):
-        session.commit()
+    connection = session.connection()
+    if not connection.info.get(_WROTE, True):
+        # On the database connection itself, past the session: nothing is flushed and no
+        # commit hook runs (a version reserved by a refused change must not be stamped).
+        # Closing the session afterwards finds no transaction to roll back.
+        connection.connection.dbapi_connection.commit()
 
 
 def init_read_transactions(app: Flask) -> None:

@@ -10,7 +10,8 @@ from flask import Flask
 
 from server.extensions import db
 from server.users.models import Role, User
-from tests.helpers import Booth
+from server.versioning import current_server_version
+from tests.helpers import ApiHelper, Booth
 
 AppFactory = Callable[..., Flask]
 
@@ -49,3 +50,19 @@ def test_a_request_that_added_rows_without_committing_is_rolled_back(app: Flask)
         db.session.add(User(email="pending@example.com", name="Pending", role=Role.REP))
     with app.app_context():
         assert db.session.scalar(sa.select(User).filter_by(email="pending@example.com")) is None
+
+
+def test_a_refused_change_that_reserved_a_version_leaves_the_counter_alone(
+    app: Flask, api: ApiHelper, booth: Booth
+) -> None:
+    lead = api.capture(booth.tablet, booth.staff)
+    with app.app_context():
+        before = current_server_version()
+    refused = api.client.patch(
+        f"/api/v1/leads/{lead['id']}",
+        json={"status": "disqualified", "reason": None},
+        headers=booth.rep.headers,
+    )
+    assert refused.status_code == 422, refused.json
+    with app.app_context():
+        assert current_server_version() == before
