@@ -125,9 +125,17 @@ class Dispatcher:
 
     def deliver(self, job_id: int) -> None:
         """Deliver one claimed job and record the outcome (needs an app context)."""
-        # The lead and its event come along: every alert's message reads both.
+        # The lead, its event, who captured it and its owner (usually the rep alerted) come
+        # along: every alert's message reads them, and each would be a round trip of its own.
+        lead = joinedload(AlertJob.lead)
         job = db.session.get(
-            AlertJob, job_id, options=[joinedload(AlertJob.lead).joinedload(Lead.event)]
+            AlertJob,
+            job_id,
+            options=[
+                lead.joinedload(Lead.event),
+                lead.joinedload(Lead.captured_by),
+                lead.joinedload(Lead.owner),
+            ],
         )
         if job is None or job.status != JobStatus.PENDING:
             return
