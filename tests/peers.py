@@ -113,6 +113,8 @@ class ReceivedRequest:
     body: bytes
     json: Any
     status: int
+    # The sender's port: requests that share one tells they came over one kept-alive connection.
+    client_port: int = 0
 
 
 class WebhookReceiver:
@@ -157,6 +159,9 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # As real receivers do, keep the connection open for the sender's next request.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -167,7 +172,9 @@ class WebhookReceiver:
                 status = receiver._answer_status()
                 with receiver.changed:
                     receiver.requests.append(
-                        ReceivedRequest(self.path, self.headers, body, document, status)
+                        ReceivedRequest(
+                            self.path, self.headers, body, document, status, self.client_address[1]
+                        )
                     )
                     receiver.changed.notify_all()
                 if receiver.delay_s > 0 and receiver._closing.wait(receiver.delay_s):

@@ -296,3 +296,26 @@ def test_webhooks_into_the_servers_own_network_are_refused(
         # Dead at once (no retry can help), shown to admins with the reason.
         assert job.status == JobStatus.DEAD and job.attempts == 1
         assert "refused" in job.last_error and "private" in job.last_error
+
+
+def test_webhook_alerts_to_one_receiver_reuse_one_connection(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    client: FlaskClient,
+    receiver: WebhookReceiver,
+    dispatcher: Dispatcher,
+):
+    # A handshake per alert (TCP, and TLS to a real receiver) would be paid at every lead.
+    _with_webhook(client, booth, receiver)
+    client.patch(
+        f"/api/v1/events/{booth.event['id']}",
+        json={"alerts": {"email": False, "chat_webhook_url": None}},
+        headers=booth.marketer.headers,
+    )
+    for index in range(3):
+        api.capture(booth.tablet, booth.staff, email=f"visitor{index}@example.com")
+    assert dispatcher.run_once() == 3
+    hooks = receiver.wait_for(3)
+    assert len(hooks) == 3
+    assert len({hook.client_port for hook in hooks}) == 1

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from server.alerts.message import AlertMessage
 from server.alerts.signing import signature_header
@@ -32,6 +33,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 EMAIL_IDEMPOTENCY_HEADER = "X-Leadbridge-Idempotency-Key"
 # Timeouts and throttling pass; so do a receiver's own failures.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# Receivers answer a few bytes ("ok"); read this much of an answer, no more.
+_ANSWER_READ_BYTES = 64 * 1024
 
 
 class DeliveryError(Exception):
@@ -178,8 +181,13 @@ def _post_json(
     except requests.RequestException as error:
         name = type(error).__name__
         raise DeliveryError(f"{channel} to {host}: {name}", retryable=True) from None
-    # Only the status matters; closing unread drops the connection, which is fine here.
     status = response.status_code
+    # Only the status matters. A short answer is read to its end, which hands the connection
+    # back to the session's pool for the next alert; a longer one is cut off, which drops it.
+    try:
+        response.raw.read(_ANSWER_READ_BYTES, decode_content=False)
+    except (OSError, urllib3.exceptions.HTTPError):
+        pass  # the answer is not needed; its connection is dropped below
     response.close()
     if 200 <= status < 300:
         return

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import requests
 from flask import Flask
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
@@ -73,6 +74,18 @@ class Dispatcher:
         # rather than at the next poll.
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._http = threading.local()
+
+    def http_session(self) -> requests.Session:
+        """Return this thread's HTTP session, whose kept-alive connections the next alert reuses.
+
+        A new connection per alert would cost a TCP (and, to a real receiver, a TLS)
+        handshake every time. Per thread: a requests Session is not made to be shared.
+        """
+        session = getattr(self._http, "session", None)
+        if session is None:
+            session = self._http.session = requests.Session()
+        return session
 
     def _claim(self, now: datetime) -> list[int]:
         due = db.session.scalars(
@@ -119,9 +132,11 @@ class Dispatcher:
             ) from None
         if job.channel == Channel.WEBHOOK:
             secret = (job.lead.event.alerts or {}).get("webhook_secret") or ""
-            send_webhook(job.target, secret, message, timeout=self.timeout)
+            send_webhook(
+                job.target, secret, message, timeout=self.timeout, session=self.http_session()
+            )
         else:
-            send_chat(job.target, message, timeout=self.timeout)
+            send_chat(job.target, message, timeout=self.timeout, session=self.http_session())
 
     def deliver(self, job_id: int) -> None:
         """Deliver one claimed job and record the outcome (needs an app context)."""
