@@ -347,6 +347,22 @@ def server_p99(workdir: Path) -> dict[str, int]:
     }
 
 
+def _show_alert_jobs(database_url: str, lead_ids: set[str]) -> None:
+    """Print to stderr how the outbox stands for leads whose alert never arrived, for diagnosis."""
+    engine = sa.create_engine(database_url)
+    query = sa.text(
+        "SELECT status, attempts, lease_until IS NOT NULL AS leased, last_error, count(*)"
+        " FROM alert_jobs WHERE CAST(lead_id AS TEXT) IN :ids"
+        " GROUP BY status, attempts, lease_until IS NOT NULL, last_error"
+    ).bindparams(sa.bindparam("ids", expanding=True))
+    try:
+        with engine.connect() as connection:
+            for row in connection.execute(query, {"ids": sorted(lead_ids)}):
+                print(f"unalerted leads' jobs: {tuple(row)}", file=sys.stderr)
+    finally:
+        engine.dispose()
+
+
 def _show_server_errors(workdir: Path) -> None:
     """Print the server's own error lines (not its access log) to stderr, for diagnosis."""
     for log in sorted(workdir.glob("*.log")):
@@ -439,9 +455,12 @@ def run(
         alert_deadline = time.monotonic() + 90
         while time.monotonic() < alert_deadline and not captured <= alerted(receiver):
             time.sleep(0.5)
-        missing = len(captured - alerted(receiver))
+        unalerted = captured - alerted(receiver)
+        missing = len(unalerted)
+        if unalerted:
+            _show_alert_jobs(database, unalerted)
         stored = lead_ids(database) - before
-        if metrics.errors:
+        if metrics.errors or missing or captured - stored:
             _show_server_errors(Path(tmp))
         handling = server_p99(Path(tmp))
     # Lost: captured but not stored. Extra: stored but never captured (a phantom copy).
