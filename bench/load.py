@@ -4,8 +4,9 @@
 
 Starts the production set-up on loopback (gunicorn via `leadbridge serve --production`,
 PostgreSQL, Redis and a `leadbridge worker`) and a webhook receiver for the event's alerts.
-Each simulated tablet (a thread speaking the sync protocol over HTTP, with its own outbox and
-mutation ids) captures a lead every 2-6 s, pushes it, and pulls between pushes; 20 reps list
+Each simulated tablet (a coroutine speaking the sync protocol over its own kept-alive HTTP
+connection, with its own outbox and mutation ids; all of them on one asyncio event loop, so the
+simulator's own thread contention is not measured as server latency) captures a lead every 2-6 s, pushes it, and pulls between pushes; 20 reps list
 their assigned leads and acknowledge them through the API; 5 marketers poll the event's
 statistics (`GET /api/v1/events/<id>/stats`). Afterwards every tablet empties its outbox, the
 database is checked for every captured lead, and the receiver for every lead's alert.
@@ -17,6 +18,7 @@ leads_lost=N alerts_missing=N
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -32,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import requests
 import sqlalchemy as sa
 
@@ -77,19 +80,32 @@ class Metrics:
         return values[min(len(values) - 1, int(0.99 * len(values)))] if values else float("nan")
 
 
-def _call(
-    session: requests.Session, metrics: Metrics, kind: str, method: str, url: str, **kwargs: Any
-) -> requests.Response | None:
-    """Send one request, record it; None when it failed (error status or no answer)."""
+async def _call(
+    session: aiohttp.ClientSession,
+    metrics: Metrics,
+    kind: str,
+    method: str,
+    url: str,
+    **kwargs: Any,
+) -> Any:
+    """Send one request and read its answer, record it; its JSON, or None when it failed."""
     started = time.perf_counter()
     try:
-        response = session.request(method, url, timeout=TIMEOUT_S, **kwargs)
-    except requests.RequestException as error:
+        async with session.request(method, url, **kwargs) as response:
+            body = await response.read()
+    except (aiohttp.ClientError, TimeoutError) as error:
         metrics.record(kind, started, False, f"{kind}:{type(error).__name__}")
         return None
-    ok = response.status_code < 400
-    metrics.record(kind, started, ok, f"{kind}:{response.status_code}")
-    return response if ok else None
+    ok = response.status < 400
+    metrics.record(kind, started, ok, f"{kind}:{response.status}")
+    return json.loads(body) if ok else None
+
+
+def _client(headers: dict[str, str]) -> aiohttp.ClientSession:
+    """Return one simulated device's HTTP client: its own kept-alive connection, as a tablet has."""
+    return aiohttp.ClientSession(
+        headers=headers, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), raise_for_status=False
+    )
 
 
 class Tablet:
@@ -97,8 +113,7 @@ class Tablet:
 
     def __init__(self, url: str, token: str, staff_id: int, seed: int, metrics: Metrics):
         self.url, self.staff_id, self.metrics = url, staff_id, metrics
-        self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {token}", **PROTOCOL})
+        self.headers = {"Authorization": f"Bearer {token}", **PROTOCOL}
         self.rng = random.Random(seed)
         self.seed = seed
         self.outbox: list[dict[str, Any]] = []
@@ -122,60 +137,61 @@ class Tablet:
         self.outbox.append(mutation)
         self.captured.append(lead_id)
 
-    def push(self) -> bool:
+    async def push(self, session: aiohttp.ClientSession) -> bool:
         """Send the outbox (up to 100); drop what the server has handled."""
         if not self.outbox:
             return True
         body = {"mutations": self.outbox[:100]}
-        response = _call(
-            self.session, self.metrics, "push", "POST", f"{self.url}/api/v1/sync/push", json=body
+        answer = await _call(
+            session, self.metrics, "push", "POST", f"{self.url}/api/v1/sync/push", json=body
         )
-        if response is None:
+        if answer is None:
             return False
-        handled = response.json()["last_mutation_id"]
+        handled = answer["last_mutation_id"]
         self.outbox = [m for m in self.outbox if m["mutation_id"] > handled]
         return True
 
-    def pull(self) -> None:
+    async def pull(self, session: aiohttp.ClientSession) -> None:
         """Fetch changes after the cursor, one page."""
-        response = _call(
-            self.session,
+        answer = await _call(
+            session,
             self.metrics,
             "pull",
             "GET",
             f"{self.url}/api/v1/sync/pull",
             params={"cursor": self.cursor, "limit": 200},
         )
-        if response is not None:
-            self.cursor = response.json()["next_cursor"]
+        if answer is not None:
+            self.cursor = answer["next_cursor"]
 
-    def run(self, stop_at: float) -> None:
+    async def run(self, session: aiohttp.ClientSession, stop_at: float) -> None:
         """Capture, push and pull until stop_at."""
         # Tablets come online over a few seconds, as a hall's do.
-        time.sleep(self.rng.uniform(0, 3))
+        await asyncio.sleep(self.rng.uniform(0, 3))
         while time.monotonic() < stop_at:
             self.capture()
-            self.push()
+            await self.push(session)
             gap = self.rng.uniform(2, 6)
-            time.sleep(min(gap / 2, max(0.0, stop_at - time.monotonic())))
+            await asyncio.sleep(min(gap / 2, max(0.0, stop_at - time.monotonic())))
             if time.monotonic() >= stop_at:
                 break
-            self.pull()
-            time.sleep(min(gap / 2, max(0.0, stop_at - time.monotonic())))
+            await self.pull(session)
+            await asyncio.sleep(min(gap / 2, max(0.0, stop_at - time.monotonic())))
 
-    def flush(self, deadline: float) -> None:
+    async def flush(self, session: aiohttp.ClientSession, deadline: float) -> None:
         """Push until the outbox is empty, retrying with a pause, until deadline."""
         while self.outbox and time.monotonic() < deadline:
-            if not self.push():
-                time.sleep(0.5)
+            if not await self.push(session):
+                await asyncio.sleep(0.5)
 
 
-def _rep(url: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at: float) -> None:
+async def _rep(
+    url: str, session: aiohttp.ClientSession, seed: int, metrics: Metrics, stop_at: float
+) -> None:
     """List the rep's newly assigned leads and acknowledge them, every 2-4 s."""
-    rng, session = random.Random(seed), requests.Session()
-    session.headers.update(headers)
+    rng = random.Random(seed)
     while time.monotonic() < stop_at:
-        listed = _call(
+        listed = await _call(
             session,
             metrics,
             "ack",
@@ -183,10 +199,10 @@ def _rep(url: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at
             f"{url}/api/v1/leads",
             params={"status": "assigned", "page_size": 10},
         )
-        for lead in listed.json()["items"] if listed is not None else []:
+        for lead in listed["items"] if listed is not None else []:
             if time.monotonic() >= stop_at:
                 break
-            _call(
+            await _call(
                 session,
                 metrics,
                 "ack",
@@ -194,18 +210,41 @@ def _rep(url: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at
                 f"{url}/api/v1/leads/{lead['id']}",
                 json={"status": "acknowledged"},
             )
-        time.sleep(rng.uniform(2, 4))
+        await asyncio.sleep(rng.uniform(2, 4))
 
 
-def _marketer(
-    url: str, path: str, headers: dict[str, str], seed: int, metrics: Metrics, stop_at: float
+async def _marketer(
+    url: str, path: str, session: aiohttp.ClientSession, seed: int, metrics: Metrics, stop_at: float
 ) -> None:
     """Refresh the dashboard's figures every 1.5-2.5 s."""
-    rng, session = random.Random(seed), requests.Session()
-    session.headers.update(headers)
+    rng = random.Random(seed)
     while time.monotonic() < stop_at:
-        _call(session, metrics, "dashboard", "GET", f"{url}{path}")
-        time.sleep(rng.uniform(1.5, 2.5))
+        await _call(session, metrics, "dashboard", "GET", f"{url}{path}")
+        await asyncio.sleep(rng.uniform(1.5, 2.5))
+
+
+async def _simulate(
+    url: str, setup: Setup, tablets: list[Tablet], metrics: Metrics, stop_at: float
+) -> None:
+    """Run every tablet, rep and marketer until stop_at; then the tablets empty their outboxes."""
+    online = [(tablet, _client(tablet.headers)) for tablet in tablets]
+    reps = [_client(headers) for headers in setup.reps]
+    marketers = [_client(headers) for headers in setup.marketers]
+    try:
+        await asyncio.gather(
+            *(tablet.run(client, stop_at) for tablet, client in online),
+            *(_rep(url, client, i, metrics, stop_at) for i, client in enumerate(reps)),
+            *(
+                _marketer(url, setup.dashboard_path, client, i, metrics, stop_at)
+                for i, client in enumerate(marketers)
+            ),
+        )
+        # Every tablet empties its outbox, as it would once the hall's network calms down.
+        flush_deadline = time.monotonic() + 60
+        await asyncio.gather(*(tablet.flush(client, flush_deadline) for tablet, client in online))
+    finally:
+        for client in (*(client for _tablet, client in online), *reps, *marketers):
+            await client.close()
 
 
 @dataclass
@@ -423,33 +462,17 @@ def run(
             Tablet(stack.url, token, staff_id, seed, metrics)
             for seed, (token, staff_id) in enumerate(setup.tablets, start=1)
         ]
-        threads = [threading.Thread(target=t.run, args=(stop_at,), daemon=True) for t in tablets]
-        threads += [
-            threading.Thread(target=_rep, args=(stack.url, h, i, metrics, stop_at), daemon=True)
-            for i, h in enumerate(setup.reps)
-        ]
-        threads += [
-            threading.Thread(
-                target=_marketer,
-                args=(stack.url, setup.dashboard_path, h, i, metrics, stop_at),
-                daemon=True,
-            )
-            for i, h in enumerate(setup.marketers)
-        ]
-        for thread in threads:
-            thread.start()
+        # Every simulated device on one event loop in one thread: hundreds of threads would
+        # contend for this process's GIL, and that wait would be measured as server latency.
+        simulation = threading.Thread(
+            target=asyncio.run,
+            args=(_simulate(stack.url, setup, tablets, metrics, stop_at),),
+            name="simulated-devices",
+            daemon=True,
+        )
+        simulation.start()
         fault_log = faults(stack, stop_at) if faults else []
-        for thread in threads:
-            thread.join(timeout=max(0.0, stop_at - time.monotonic()) + TIMEOUT_S * 2)
-        # Every tablet empties its outbox, as it would once the hall's network calms down.
-        flush_deadline = time.monotonic() + 60
-        flushers = [
-            threading.Thread(target=t.flush, args=(flush_deadline,), daemon=True) for t in tablets
-        ]
-        for thread in flushers:
-            thread.start()
-        for thread in flushers:
-            thread.join(timeout=max(0.0, flush_deadline - time.monotonic()) + TIMEOUT_S)
+        simulation.join(timeout=max(0.0, stop_at - time.monotonic()) + 60 + TIMEOUT_S * 3)
         captured = {lead for tablet in tablets for lead in tablet.captured}
         # Alerts get up to 90 s after the last push to arrive (a killed worker's lease included).
         alert_deadline = time.monotonic() + 90
