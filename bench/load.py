@@ -6,10 +6,11 @@ Starts the production set-up on loopback (gunicorn via `leadbridge serve --produ
 PostgreSQL, Redis and a `leadbridge worker`) and a webhook receiver for the event's alerts.
 Each simulated tablet (a coroutine speaking the sync protocol over its own kept-alive HTTP
 connection, with its own outbox and mutation ids; all of them on one asyncio event loop, so the
-simulator's own thread contention is not measured as server latency) captures a lead every 2-6 s, pushes it, and pulls between pushes; 20 reps list
-their assigned leads and acknowledge them through the API; 5 marketers poll the event's
-statistics (`GET /api/v1/events/<id>/stats`). Afterwards every tablet empties its outbox, the
-database is checked for every captured lead, and the receiver for every lead's alert.
+simulator's own thread contention is not measured as server latency) captures a lead every
+2-6 s, pushes it, and pulls between pushes; 20 reps list their assigned leads and acknowledge
+them through the API; 5 marketers poll the event's statistics (`GET /api/v1/events/<id>/stats`).
+Afterwards every tablet empties its outbox, the database is checked for every captured lead, and
+the receiver for every lead's alert.
 Loopback only; every loop is bounded by the run's time. Last line:
 load devices=N seconds=N requests=N errors=N push_p99_ms=N pull_p99_ms=N dashboard_p99_ms=N
 leads_lost=N alerts_missing=N
