@@ -431,6 +431,7 @@ def run(
     redis_url: str,
     *,
     web_workers: int = 3,
+    threads: int = 2,
     faults: Callable[[Stack, float], list[str]] | None = None,
     extra_env: dict[str, str] | None = None,
     own_database: bool = False,
@@ -453,7 +454,7 @@ def run(
         WebhookReceiver() as receiver,
         _database(Path(tmp), database_url, own_database) as database,
         production_stack(
-            Path(tmp), database, redis_url, web_workers=web_workers, extra_env=env
+            Path(tmp), database, redis_url, web_workers=web_workers, threads=threads, extra_env=env
         ) as stack,
     ):
         setup = prepare(stack.url, devices, receiver.url("/alerts"))
@@ -508,6 +509,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--web-workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="threads per web worker")
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -523,7 +525,12 @@ def main() -> None:
     if not 1 <= args.devices <= 1000 or not 1 <= args.seconds <= 600:
         parser.error("--devices 1-1000 and --seconds 1-600")
     result = run(
-        args.devices, args.seconds, args.database_url, args.redis_url, web_workers=args.web_workers
+        args.devices,
+        args.seconds,
+        args.database_url,
+        args.redis_url,
+        web_workers=args.web_workers,
+        threads=args.threads,
     )
     m = result.metrics
     print(

@@ -103,11 +103,16 @@ def production_stack(
     redis_url: str,
     *,
     web_workers: int = 3,
-    threads: int = 8,
+    threads: int = 2,
     alert_workers: int = 1,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """Migrate and seed database_url, start gunicorn and alert workers, stop them afterwards."""
+    """Migrate and seed database_url, start gunicorn and alert workers, stop them afterwards.
+
+    Two threads per web worker: on a saturated CPU, requests then wait their turn in the
+    listen queue instead of all advancing at once under one interpreter lock, which halved
+    the push p99 of bench/load.py against eight threads (README, Benchmarks).
+    """
     token = os.urandom(4).hex()
     env = {
         **os.environ,

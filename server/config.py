@@ -104,7 +104,7 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS": _env("WEBHOOK_ALLOWED_NETWORKS") or "",
         "LEADBRIDGE_STATS_CACHE_SECONDS": _float_env("STATS_CACHE_SECONDS", 3.0),
         "LEADBRIDGE_WORKERS": _int_env("WORKERS", 2 * (os.cpu_count() or 1) + 1),
-        "LEADBRIDGE_THREADS": _int_env("THREADS", 8),
+        "LEADBRIDGE_THREADS": _int_env("THREADS", 4),
         # No ping before each use: it cost a round trip per request. A connection that died
         # with a database restart fails one request with 503 (server/errors.py) and the pool
         # is refilled; connections are renewed hourly so idle ones never go stale.
