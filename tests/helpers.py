@@ -44,6 +44,13 @@ def move_past_ack_link_lifetime(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(itsdangerous.timed, "time", Later)
 
 
+def skip_unless_postgres(database_url: str, why: str = "") -> None:
+    """Skip the calling test on SQLite: it is about PostgreSQL, which CI's second run has."""
+    if database_url.startswith("sqlite"):
+        reason = "needs PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL)"
+        pytest.skip(f"{reason}: {why}" if why else reason)
+
+
 def tampered_signature(signature: str) -> str:
     """Change a base64 signature's first character.
 

@@ -19,7 +19,7 @@ from server.alerts.models import AlertJob, JobStatus
 from server.extensions import db
 from server.ops.headers import script_hashes
 from server.ops.logs import configure_logging
-from tests.helpers import ApiHelper, Booth
+from tests.helpers import ApiHelper, Booth, skip_unless_postgres
 
 REDIS_URL = os.environ.get("LEADBRIDGE_TEST_REDIS_URL")
 AppFactory = Callable[..., Flask]
@@ -205,8 +205,7 @@ def test_logged_exceptions_keep_their_kind_and_place_but_not_their_message(
 def test_a_connection_lost_to_a_database_restart_fails_one_request_with_503(
     app: Flask, app_factory: AppFactory, booth: Booth
 ) -> None:
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("needs PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL): a server to lose")
+    skip_unless_postgres(app.config["SQLALCHEMY_DATABASE_URI"], "a server to lose")
     # Its own app, so its own pool: the connection it holds is the one cut off below.
     extra = app_factory()
     client = extra.test_client()

@@ -19,6 +19,7 @@ from flask_migrate import upgrade
 from server.cli import main
 from server.ops import gunicorn_conf
 from server.ops.production import APP_SPEC, CONFIG_SPEC, gunicorn_argv, production_problems
+from tests.helpers import skip_unless_postgres
 from tests.peers import free_port
 
 REDIS_URL = os.environ.get("LEADBRIDGE_TEST_REDIS_URL")
@@ -38,8 +39,7 @@ def test_production_refuses_sqlite_and_a_missing_redis(
 def test_production_refuses_an_unmigrated_database_or_dead_redis(
     app: Flask, database_url: str, app_factory: Callable[..., Flask]
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("needs PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL)")
+    skip_unless_postgres(database_url)
     dead = app_factory(LEADBRIDGE_REDIS_URL="redis://127.0.0.1:1/0")
     with dead.app_context():
         problems = production_problems(dead)
@@ -50,8 +50,7 @@ def test_production_refuses_an_unmigrated_database_or_dead_redis(
 def test_production_accepts_postgres_migrated_and_redis(
     app: Flask, database_url: str, app_factory: Callable[..., Flask]
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("needs PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL)")
+    skip_unless_postgres(database_url)
     ready = app_factory(LEADBRIDGE_REDIS_URL=REDIS_URL)
     with ready.app_context():
         assert production_problems(ready) == []

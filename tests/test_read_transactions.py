@@ -11,7 +11,7 @@ from flask import Flask
 from server.extensions import db
 from server.users.models import Role, User
 from server.versioning import current_server_version
-from tests.helpers import ApiHelper, Booth
+from tests.helpers import ApiHelper, Booth, skip_unless_postgres
 
 AppFactory = Callable[..., Flask]
 
@@ -20,8 +20,7 @@ AppFactory = Callable[..., Flask]
 def test_read_requests_keep_the_statements_postgresql_prepared(
     app: Flask, app_factory: AppFactory, booth: Booth
 ) -> None:
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("needs PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL): prepared statements")
+    skip_unless_postgres(app.config["SQLALCHEMY_DATABASE_URI"], "prepared statements")
     # Its own app, so its own pool: every request below uses the one connection.
     extra = app_factory()
     client = extra.test_client()
