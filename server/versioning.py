@@ -68,10 +68,13 @@ def is_provisional(version: int | None) -> bool:
     return version is not None and version > PROVISIONAL_BASE
 
 
+# Built once: every empty pull reads it.
+_CURRENT_VERSION = select(Counter.value).where(Counter.name == SERVER_VERSION)
+
+
 def current_server_version() -> int:
     """Return the newest server version handed out (committed or not)."""
-    query = select(Counter.value).where(Counter.name == SERVER_VERSION)
-    return db.session.execute(query).scalar_one()
+    return db.session.execute(_CURRENT_VERSION).scalar_one()
 
 
 def _versioned_tables() -> Iterable[Table]:

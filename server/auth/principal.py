@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from server.auth.models import ApiToken
@@ -43,12 +43,23 @@ def _unauthorized(message: str, errors: dict[str, bool] | None = None) -> None:
     fail(401, message, errors, headers={"WWW-Authenticate": 'Bearer realm="leadbridge"'})
 
 
+# Every request runs one of these two: built once, since building a statement and its
+# cache key costs more CPU than running it (docs/performance.md).
+_USER_BY_TOKEN = (
+    select(ApiToken, User)
+    .join(User, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+# With its event: every tablet request reads it, and a join costs no extra round trip.
+_DEVICE_BY_TOKEN = (
+    select(Device)
+    .where(Device.token_hash == bindparam("token_hash"))
+    .options(joinedload(Device.event))
+)
+
+
 def _user_principal(secret: str) -> Principal | None:
-    row = db.session.execute(
-        select(ApiToken, User)
-        .join(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(secret))
-    ).first()
+    row = db.session.execute(_USER_BY_TOKEN, {"token_hash": token_hash(secret)}).first()
     if row is None:
         return None
     token, user = row
@@ -58,11 +69,8 @@ def _user_principal(secret: str) -> Principal | None:
 
 
 def _device_principal(secret: str) -> Principal | None:
-    # With its event: every tablet request reads it, and a join costs no extra round trip.
     device = db.session.execute(
-        select(Device)
-        .where(Device.token_hash == token_hash(secret))
-        .options(joinedload(Device.event))
+        _DEVICE_BY_TOKEN, {"token_hash": token_hash(secret)}
     ).scalar_one_or_none()
     if device is None:
         return None

@@ -98,6 +98,20 @@ def lock_people(event_id: int, keys: Iterable[tuple[str, str]]) -> None:
         db.session.execute(_LOCK_PEOPLE, {"keys": lock_keys})
 
 
+# Run by every push that captures someone: built once (docs/performance.md).
+_PEOPLES_LEADS = (
+    select(Lead)
+    .where(Lead.event_id == bindparam("event_id"), Lead.merged_into_id.is_(None))
+    .where(
+        or_(
+            Lead.email.in_(bindparam("emails", expanding=True)),
+            Lead.phone.in_(bindparam("phones", expanding=True)),
+        )
+    )
+    .order_by(Lead.received_at, Lead.id)
+)
+
+
 class DuplicateFinder:
     """Find the lead a new capture repeats: earlier in the same batch, else in the database."""
 
@@ -116,10 +130,7 @@ class DuplicateFinder:
         emails = [value for kind, value in keys if kind == "email"]
         phones = [value for kind, value in keys if kind == "phone"]
         found = db.session.scalars(
-            select(Lead)
-            .where(Lead.event_id == self.event_id, Lead.merged_into_id.is_(None))
-            .where(or_(Lead.email.in_(emails), Lead.phone.in_(phones)))
-            .order_by(Lead.received_at, Lead.id)
+            _PEOPLES_LEADS, {"event_id": self.event_id, "emails": emails, "phones": phones}
         )
         for key in keys:
             self.stored[key] = None

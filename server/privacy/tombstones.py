@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from server.extensions import db
 from server.privacy.models import LeadTombstone
+
+# Run by every pull: built once (docs/performance.md).
+_TOMBSTONES_AFTER = (
+    select(LeadTombstone)
+    .where(
+        LeadTombstone.device_id == bindparam("device_id"),
+        LeadTombstone.server_version > bindparam("cursor"),
+    )
+    .order_by(LeadTombstone.server_version)
+    .limit(bindparam("limit"))
+)
 
 
 def tombstone_changes(device_id: int, cursor: int, limit: int) -> list[dict[str, Any]]:
     """Return up to limit erasure changes for device_id after cursor, in version order."""
     tombstones = db.session.scalars(
-        select(LeadTombstone)
-        .where(LeadTombstone.device_id == device_id, LeadTombstone.server_version > cursor)
-        .order_by(LeadTombstone.server_version)
-        .limit(limit)
+        _TOMBSTONES_AFTER, {"device_id": device_id, "cursor": cursor, "limit": limit}
     ).all()
     return [
         {"kind": "erasure", "version": tombstone.server_version, "row": tombstone}

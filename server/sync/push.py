@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from server.auth.principal import Principal
 from server.devices.models import Device
@@ -35,6 +35,17 @@ class _Rejected(Exception):
         self.errors = errors
 
 
+# Statements of every push, built once: building a statement and its cache key cost
+# more CPU than running it (docs/performance.md).
+_LOCK_DEVICE = (
+    update(Device.__table__)
+    .where(Device.__table__.c.id == bindparam("device_id"))
+    .values(last_mutation_id=Device.__table__.c.last_mutation_id)
+    .returning(Device.__table__.c.last_mutation_id)
+)
+_LEADS_BY_ID = select(Lead).where(Lead.id.in_(bindparam("lead_ids", expanding=True)))
+
+
 def _lock_device(device: Device) -> int:
     """Lock the tablet's row for this transaction and return its last mutation id.
 
@@ -42,13 +53,7 @@ def _lock_device(device: Device) -> int:
     first insert) and PostgreSQL lock the row, so two pushes from one tablet run
     one after the other and cannot both apply the same mutation.
     """
-    statement = (
-        update(Device)
-        .where(Device.id == device.id)
-        .values(last_mutation_id=Device.last_mutation_id)
-        .returning(Device.last_mutation_id)
-    )
-    return db.session.execute(statement).scalar_one()
+    return db.session.execute(_LOCK_DEVICE, {"device_id": device.id}).scalar_one()
 
 
 def _result(mutation: dict[str, Any], outcome: str, **extra: Any) -> dict[str, Any]:
@@ -76,8 +81,8 @@ def _known_leads(
     device: Device, mutations: list[dict[str, Any]]
 ) -> tuple[dict[uuid.UUID, Lead], set[uuid.UUID]]:
     """Load the batch's leads in one query: this tablet's, and the ids of other tablets'."""
-    lead_ids = {mutation["lead_id"] for mutation in mutations}
-    leads = db.session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))
+    lead_ids = sorted({mutation["lead_id"] for mutation in mutations})
+    leads = db.session.scalars(_LEADS_BY_ID, {"lead_ids": lead_ids})
     mine, foreign = {}, set()
     for lead in leads:
         if lead.device_id == device.id:
