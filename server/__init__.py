@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from server import config
-from server.extensions import api, db, migrate
+from server.extensions import api, db, migrate, tune_engine
 from server.fields import MAX_ID
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -77,6 +77,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
 
     db.init_app(app)
+    with app.app_context():
+        tune_engine(db.engine)
     from server.read_transactions import init_read_transactions
 
     init_read_transactions(app)

@@ -60,3 +60,15 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def tune_engine(engine: Engine) -> None:
+    """Send many-row INSERTs on PostgreSQL as one multi-row INSERT, not an executemany.
+
+    psycopg 3 runs an executemany as a pipeline of one INSERT per row, which costs its
+    Python code noticeably more CPU than SQLAlchemy's "insertmanyvalues" (one INSERT ...
+    VALUES (...), (...)): 0.22 against 0.17 ms for a push's six timeline rows, measured.
+    psycopg 2's dialect does this by default; psycopg 3's leaves it off.
+    """
+    if engine.dialect.name == "postgresql":
+        engine.dialect.use_insertmanyvalues_wo_returning = True

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from server.alerts import thank_you
@@ -47,6 +47,21 @@ def smtp_settings(config: dict[str, Any]) -> SmtpSettings:
         starttls=config["LEADBRIDGE_SMTP_STARTTLS"],
         sender=config["LEADBRIDGE_SMTP_SENDER"],
     )
+
+
+# The job with its lead, the lead's event, who captured it and its owner (usually the rep
+# alerted): every alert's message reads them, and each would be a round trip of its own.
+# Built once: every delivery runs it (docs/performance.md).
+_LEAD = joinedload(AlertJob.lead)
+_JOB_WITH_LEAD = (
+    select(AlertJob)
+    .where(AlertJob.id == bindparam("job_id"))
+    .options(
+        _LEAD.joinedload(Lead.event),
+        _LEAD.joinedload(Lead.captured_by),
+        _LEAD.joinedload(Lead.owner),
+    )
+)
 
 
 class Dispatcher:
@@ -140,18 +155,7 @@ class Dispatcher:
 
     def deliver(self, job_id: int) -> None:
         """Deliver one claimed job and record the outcome (needs an app context)."""
-        # The lead, its event, who captured it and its owner (usually the rep alerted) come
-        # along: every alert's message reads them, and each would be a round trip of its own.
-        lead = joinedload(AlertJob.lead)
-        job = db.session.get(
-            AlertJob,
-            job_id,
-            options=[
-                lead.joinedload(Lead.event),
-                lead.joinedload(Lead.captured_by),
-                lead.joinedload(Lead.owner),
-            ],
-        )
+        job = db.session.scalars(_JOB_WITH_LEAD, {"job_id": job_id}).first()
         if job is None or job.status != JobStatus.PENDING:
             return
         if job.kind == AlertKind.THANK_YOU and not thank_you.reserve(job, self.clock(), self.lease):

@@ -32,7 +32,7 @@ READERS = (*MANAGERS, Role.REP)
 @blp.route("")
 class Leads(MethodView):
     @authorize(*READERS, device=True)
-    @blp.arguments(LeadListArgsSchema, location="query")
+    @blp.arguments(LeadListArgsSchema(), location="query")
     @blp.response(200, LeadPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List the leads you may see, newest first."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from server.alerts.models import AlertJob
 from server.db_types import utcnow
@@ -213,6 +213,19 @@ def _erasure_of(subject: Subject) -> Erasure | None:
     return db.session.scalars(select(Erasure).where(or_(*conditions)).limit(1)).first()
 
 
+# Run by every push that captures someone: built once (docs/performance.md).
+_ERASURES_OF = (
+    select(Erasure.id, Erasure.email_hash, Erasure.phone_hash)
+    .where(
+        or_(
+            Erasure.email_hash.in_(bindparam("emails", expanding=True)),
+            Erasure.phone_hash.in_(bindparam("phones", expanding=True)),
+        )
+    )
+    .order_by(Erasure.id)
+)
+
+
 def flag_recaptures(
     people: Iterable[tuple[uuid.UUID, str | None, str | None]],
 ) -> set[uuid.UUID]:
@@ -226,16 +239,14 @@ def flag_recaptures(
         for lead_id, email, phone in people
         if email or phone
     ]
-    emails = {email for _, email, _ in hashed if email}
-    phones = {phone for _, _, phone in hashed if phone}
     if not hashed:
         return set()
+    emails = {email for _, email, _ in hashed if email}
+    phones = {phone for _, _, phone in hashed if phone}
     by_email: dict[str, int] = {}
     by_phone: dict[str, int] = {}
     for erasure_id, email_hash, phone_hash in db.session.execute(
-        select(Erasure.id, Erasure.email_hash, Erasure.phone_hash)
-        .where(or_(Erasure.email_hash.in_(emails), Erasure.phone_hash.in_(phones)))
-        .order_by(Erasure.id)
+        _ERASURES_OF, {"emails": sorted(emails), "phones": sorted(phones)}
     ):
         if email_hash:
             by_email.setdefault(email_hash, erasure_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 import marshmallow as ma
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.auth.principal import Principal
 from server.devices.models import Device
@@ -42,6 +43,11 @@ _LOCK_DEVICE = (
     .where(Device.__table__.c.id == bindparam("device_id"))
     .values(last_mutation_id=Device.__table__.c.last_mutation_id)
     .returning(Device.__table__.c.last_mutation_id)
+)
+_RECORD_LAST_MUTATION = (
+    update(Device.__table__)
+    .where(Device.__table__.c.id == bindparam("device_id"))
+    .values(last_mutation_id=bindparam("new_last"))
 )
 _LEADS_BY_ID = select(Lead).where(Lead.id.in_(bindparam("lead_ids", expanding=True)))
 
@@ -293,7 +299,10 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
         if result["lead_id"] in batch.captured.merged:
             result["merged_into_id"] = batch.captured.merged[result["lead_id"]]
     new_last = last + len(following)
-    device.last_mutation_id = new_last
+    if new_last != last:
+        # Core, not the ORM's flush: one prepared UPDATE, on the row locked above.
+        db.session.execute(_RECORD_LAST_MUTATION, {"device_id": device.id, "new_last": new_last})
+    set_committed_value(device, "last_mutation_id", new_last)
     # The versions taken above are provisional until now (server/versioning.py).
     shift = stamp_versions()
     for result in results:

@@ -72,7 +72,7 @@ class Status(MethodView):
 @blp.route("/push")
 class Push(MethodView):
     @authorize(device=True)
-    @blp.arguments(PushSchema)
+    @blp.arguments(PushSchema())
     @blp.response(200, PushResultSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Apply a batch of up to 100 mutations exactly once."""
@@ -82,7 +82,7 @@ class Push(MethodView):
 @blp.route("/pull")
 class Pull(MethodView):
     @authorize(device=True)
-    @blp.arguments(PullArgsSchema, location="query")
+    @blp.arguments(PullArgsSchema(), location="query")
     @blp.response(200, PullResultSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Return the changes after the cursor, in server-version order."""
