@@ -61,6 +61,8 @@ class Metrics:
     latencies: dict[str, list[float]] = field(
         default_factory=lambda: {"push": [], "pull": [], "dashboard": [], "ack": []}
     )
+    # (when it was sent, latency in ms) of each push, for the p99 over the run's course.
+    push_timeline: list[tuple[float, float]] = field(default_factory=list)
     requests: int = 0
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
@@ -71,9 +73,24 @@ class Metrics:
         with self.lock:
             self.requests += 1
             self.latencies[kind].append(elapsed)
+            if kind == "push":
+                self.push_timeline.append((started, elapsed))
             if not ok:
                 self.errors += 1
                 self.error_kinds[what] = self.error_kinds.get(what, 0) + 1
+
+    def push_p99_by_slice(self, seconds: float = 10.0) -> list[int]:
+        """Return the push p99 (ms) of each slice of the run: where in the run the tail is."""
+        if not self.push_timeline:
+            return []
+        first = min(sent for sent, _ in self.push_timeline)
+        slices: dict[int, list[float]] = {}
+        for sent, elapsed in self.push_timeline:
+            slices.setdefault(int((sent - first) // seconds), []).append(elapsed)
+        return [
+            round(sorted(values)[min(len(values) - 1, int(0.99 * len(values)))])
+            for _, values in sorted(slices.items())
+        ]
 
     def p99(self, kind: str) -> float:
         """Return the 99th percentile latency of kind, in ms."""
@@ -537,7 +554,8 @@ def main() -> None:
         f"dashboard={result.dashboard_path.split('?')[0]} leads={len(result.captured)} "
         f"leads_extra={result.leads_extra} ack_p99_ms={m.p99('ack'):.0f} "
         f"requests_by_kind={ {kind: len(values) for kind, values in m.latencies.items()} } "
-        f"server_p99_ms={result.server_p99_ms} errors_by_kind={m.error_kinds or '{}'}"
+        f"server_p99_ms={result.server_p99_ms} errors_by_kind={m.error_kinds or '{}'} "
+        f"push_p99_ms_by_10s={m.push_p99_by_slice()}"
     )
     print(result.line())
 

@@ -50,6 +50,8 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates ship with the code: no stat() of each file on every alert.
+        auto_reload=False,
     )
 
 
