@@ -184,8 +184,10 @@ class Tablet:
 
     async def run(self, session: aiohttp.ClientSession, stop_at: float) -> None:
         """Capture, push and pull until stop_at."""
-        # Tablets come online over a few seconds, as a hall's do.
-        await asyncio.sleep(self.rng.uniform(0, 3))
+        # Each tablet's first capture falls anywhere in its first capture period (2-6 s
+        # apart), so the hall captures at its steady rate from the start: two hundred
+        # tablets switched on within the same three seconds is a burst no hall sees.
+        await asyncio.sleep(self.rng.uniform(0, 6))
         while time.monotonic() < stop_at:
             self.capture()
             await self.push(session)
@@ -447,8 +449,8 @@ def run(
     database_url: str,
     redis_url: str,
     *,
-    web_workers: int = 3,
-    threads: int = 2,
+    web_workers: int = 2,
+    threads: int = 3,
     faults: Callable[[Stack, float], list[str]] | None = None,
     extra_env: dict[str, str] | None = None,
     own_database: bool = False,
@@ -525,8 +527,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--web-workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2, help="threads per web worker")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=3, help="threads per web worker")
     parser.add_argument(
         "--database-url",
         default=os.environ.get(

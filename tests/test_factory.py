@@ -6,6 +6,7 @@ import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient
 
 from server import create_app
 from server.extensions import db
+from tests.helpers import ApiHelper, Booth, skip_unless_postgres
 
 
 def test_config_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -116,3 +118,28 @@ def test_busy_serving_threads_reuse_their_database_connections(
             worker.join(timeout=20)
     # The first round opened one connection per thread; the second opened none.
     assert len(opened) == threads
+
+
+@pytest.mark.postgres
+def test_a_captures_timeline_rows_go_to_postgresql_as_one_insert(
+    app: Flask, api: ApiHelper, booth: Booth
+) -> None:
+    skip_unless_postgres(app.config["SQLALCHEMY_DATABASE_URI"], "psycopg's executemany")
+    with app.app_context():
+        engine = db.engine
+    inserts: list[str] = []
+
+    def note(
+        _conn: object, _cursor: object, statement: str, _params: object, context: Any, *_: object
+    ) -> None:
+        if statement.startswith("INSERT INTO activities"):
+            inserts.append(context.execute_style.name)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        api.capture(booth.tablet, booth.staff)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    # The capture's several timeline rows (captured, received, scored, routed) in one
+    # multi-row INSERT, not psycopg's executemany of one INSERT per row (docs/performance.md).
+    assert inserts == ["INSERTMANYVALUES"]
