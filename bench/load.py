@@ -347,6 +347,40 @@ def prepare(url: str, devices: int, webhook_url: str) -> Setup:
     return Setup(event_id, tablets, people["rep"], people["marketer"], dashboard)
 
 
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """Return (busy, total) CPU time of the whole machine so far, in clock ticks (Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = ticks[3] + ticks[4]  # idle and waiting for I/O
+    return sum(ticks) - idle, sum(ticks)
+
+
+@dataclass(frozen=True)
+class MachineLoad:
+    """How busy the whole machine was during the simulated time, and CPU per request.
+
+    These virtual machines change speed by the hour (the same code's push p99 has varied
+    threefold from one hour to the next), so a run's latencies mean little without them:
+    CPU per request says how fast the machine was, busy how close to saturation it ran.
+    """
+
+    busy_pct: float | None
+    cpu_ms_per_request: float | None
+
+    @classmethod
+    def since(cls, start: tuple[int, int] | None, requests: int) -> MachineLoad:
+        """Measure from start (_cpu_jiffies) to now, over requests requests."""
+        end = _cpu_jiffies()
+        if start is None or end is None or end[1] == start[1]:
+            return cls(None, None)
+        busy, total = end[0] - start[0], end[1] - start[1]
+        busy_ms = busy * 1000 / os.sysconf("SC_CLK_TCK")
+        return cls(round(100 * busy / total, 1), round(busy_ms / max(1, requests), 2))
+
+
 @dataclass
 class Result:
     """The figures of one load run."""
@@ -361,6 +395,7 @@ class Result:
     dashboard_path: str
     faults: list[str]
     server_p99_ms: dict[str, int] = field(default_factory=dict)
+    machine: MachineLoad = field(default_factory=lambda: MachineLoad(None, None))
 
     def line(self) -> str:
         """Return the benchmark's last line."""
@@ -491,8 +526,11 @@ def run(
             name="simulated-devices",
             daemon=True,
         )
+        machine_at_start = _cpu_jiffies()
         simulation.start()
         fault_log = faults(stack, stop_at) if faults else []
+        simulation.join(timeout=max(0.0, stop_at - time.monotonic()))
+        machine = MachineLoad.since(machine_at_start, metrics.requests)
         simulation.join(timeout=max(0.0, stop_at - time.monotonic()) + 60 + TIMEOUT_S * 3)
         captured = {lead for tablet in tablets for lead in tablet.captured}
         # Alerts get up to 90 s after the last push to arrive (a killed worker's lease included).
@@ -520,6 +558,7 @@ def run(
         setup.dashboard_path,
         fault_log,
         handling,
+        machine,
     )
 
 
@@ -557,7 +596,8 @@ def main() -> None:
         f"leads_extra={result.leads_extra} ack_p99_ms={m.p99('ack'):.0f} "
         f"requests_by_kind={ {kind: len(values) for kind, values in m.latencies.items()} } "
         f"server_p99_ms={result.server_p99_ms} errors_by_kind={m.error_kinds or '{}'} "
-        f"push_p99_ms_by_10s={m.push_p99_by_slice()}"
+        f"push_p99_ms_by_10s={m.push_p99_by_slice()} machine_busy_pct={result.machine.busy_pct} "
+        f"machine_cpu_ms_per_request={result.machine.cpu_ms_per_request}"
     )
     print(result.line())
 
