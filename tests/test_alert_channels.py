@@ -17,9 +17,10 @@ from server.alerts.channels import (
     send_email,
     send_webhook,
 )
+from server.alerts.destinations import checked_session, parse_networks
 from server.alerts.message import AlertMessage, render_alert
 from server.alerts.signing import sign, signature_header, verify
-from tests.peers import SmtpRecorder, WebhookReceiver, closed_port_url
+from tests.peers import LOOPBACK_NETWORKS, SmtpRecorder, WebhookReceiver, closed_port_url
 
 SECRET = "whsec-test-0123456789"
 KEY = "3f1c2a9e-0000-4000-8000-000000000001:7:new_lead:webhook:abcdef123456"
@@ -350,6 +351,25 @@ def assert_no_personal_data(error: DeliveryError) -> None:
     # Not chained either: a logged traceback would show the cause's text.
     assert error.__cause__ is None
     assert error.__context__ is None or error.__suppress_context__
+
+
+def test_a_webhook_connection_reaching_a_refused_address_sends_nothing(
+    receiver: WebhookReceiver, message: AlertMessage
+) -> None:
+    # What a DNS answer rebound to an inside address between the dispatcher's look-up and
+    # the client's own would do: the connection reaches loopback, which is not allowed here.
+    # The address the connection reached is checked before a byte is sent.
+    with pytest.raises(DeliveryError) as refused:
+        send_webhook(receiver.url(), SECRET, message, timeout=5, session=checked_session(()))
+    assert refused.value.retryable is False
+    assert "private or reserved address" in str(refused.value)
+    assert receiver.requests == []
+    assert_no_personal_data(refused.value)
+    # The same session kind, with loopback allowed, delivers.
+    allowed = checked_session(parse_networks(LOOPBACK_NETWORKS))
+    send_webhook(receiver.url(), SECRET, message, timeout=5, session=allowed)
+    [request] = receiver.wait_for(1)
+    assert request.headers["Idempotency-Key"] == KEY
 
 
 def test_webhook_is_signed_and_verifiable(receiver: WebhookReceiver, message: AlertMessage) -> None:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from server.alerts.destinations import DestinationRefused
 from server.alerts.message import AlertMessage
 from server.alerts.signing import signature_header
 
@@ -169,6 +170,9 @@ def _post_json(
         response = post(
             url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
         )
+    except DestinationRefused as refused:
+        # The address reached at connect time (server/alerts/destinations.py): never retried.
+        raise DeliveryError(f"{channel}: refused, {refused}", retryable=False) from None
     except requests.Timeout:
         raise DeliveryError(f"{channel} to {host}: timed out", retryable=True) from None
     except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as error:

@@ -7,6 +7,12 @@ the host is resolved and every address it names must be a public one, unless it 
 LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS (comma-separated CIDR blocks, for a CRM inside the
 company network). The check runs at delivery, not only when the URL is saved, because
 a name can be pointed somewhere else later.
+
+The HTTP client resolves the name again when it connects, and a DNS server may answer
+differently the second time (DNS rebinding). So the dispatcher's sessions
+(``checked_session``) also check the address each new connection actually reached,
+before a byte is sent. Through an HTTP proxy (``HTTPS_PROXY``), the proxy resolves names
+and that second check is the proxy's to make.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -87,3 +99,61 @@ def check_destination(url: str, allowed: Iterable[IPNetwork] = ()) -> None:
         address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
         if not _allowed(address, allowed):
             raise DestinationRefused(f"{host} is a private or reserved address")
+
+
+class _PeerChecked:
+    """Connection mixin: refuse a new connection whose peer address alerts may not go to."""
+
+    allowed_networks: tuple[IPNetwork, ...] = ()
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        address = ipaddress.ip_address(sock.getpeername()[0].split("%", 1)[0])
+        if not _allowed(address, self.allowed_networks):
+            sock.close()
+            host = getattr(self, "host", "the host")
+            raise DestinationRefused(f"{host} connected to a private or reserved address")
+        return sock
+
+
+def _checked_pools(allowed: tuple[IPNetwork, ...]) -> dict[str, type[HTTPConnectionPool]]:
+    """Return urllib3 pool classes whose connections check their peer against allowed."""
+
+    class CheckedHTTPConnection(_PeerChecked, HTTPConnection):
+        allowed_networks = allowed
+
+    class CheckedHTTPSConnection(_PeerChecked, HTTPSConnection):
+        allowed_networks = allowed
+
+    class CheckedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = CheckedHTTPConnection
+
+    class CheckedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = CheckedHTTPSConnection
+
+    return {"http": CheckedHTTPPool, "https": CheckedHTTPSPool}
+
+
+class _PeerCheckingAdapter(HTTPAdapter):
+    """A requests adapter whose direct connections check the address they reached."""
+
+    def __init__(self, allowed: tuple[IPNetwork, ...]):
+        self._pools_by_scheme = _checked_pools(allowed)
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pools_by_scheme
+
+
+def checked_session(allowed: Iterable[IPNetwork] = ()) -> requests.Session:
+    """Return a requests session that raises DestinationRefused on connecting to a refused address.
+
+    Closes the window between check_destination's look-up and the client's own: whatever
+    a name resolves to when the connection is made, the address reached is checked.
+    """
+    session = requests.Session()
+    adapter = _PeerCheckingAdapter(tuple(allowed))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -24,7 +24,12 @@ from sqlalchemy.orm import joinedload
 from server.alerts import thank_you
 from server.alerts.channels import DeliveryError, SmtpSettings, send_chat, send_email, send_webhook
 from server.alerts.context import alert_context
-from server.alerts.destinations import DestinationRefused, check_destination, parse_networks
+from server.alerts.destinations import (
+    DestinationRefused,
+    check_destination,
+    checked_session,
+    parse_networks,
+)
 from server.alerts.escalation import escalate_due
 from server.alerts.message import render_alert
 from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
@@ -99,7 +104,7 @@ class Dispatcher:
         """
         session = getattr(self._http, "session", None)
         if session is None:
-            session = self._http.session = requests.Session()
+            session = self._http.session = checked_session(self.allowed_networks)
         return session
 
     def _claim(self, now: datetime) -> list[int]:
