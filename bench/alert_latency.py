@@ -25,6 +25,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fakedata import visitor  # noqa: E402
+from bench.percentiles import percentile  # noqa: E402
 from bench.serving import fresh_database, lift_rep_capacities, running_server  # noqa: E402
 from sync.client import SyncClient, pair  # noqa: E402
 from sync.store import DeviceStore  # noqa: E402
@@ -117,11 +118,7 @@ def main() -> None:
     )
     delivered = len(latencies)
     p50 = statistics.median(latencies) if latencies else float("nan")
-    p99 = (
-        latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-        if latencies
-        else float("nan")
-    )
+    p99 = percentile(latencies, 0.99)
     print(
         f"alert_latency rate={args.rate:g} seconds={args.seconds:g} delivered={delivered}/{count} "
         f"p50_ms={p50:.0f} p99_ms={p99:.0f} mode={args.mode}"

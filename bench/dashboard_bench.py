@@ -35,6 +35,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fakedata import visitor  # noqa: E402
+from bench.percentiles import percentile  # noqa: E402
 from bench.serving import fresh_database, running_server  # noqa: E402
 from server.devices.models import Device  # noqa: E402
 from server.events.models import Event, EventMember  # noqa: E402
@@ -256,11 +257,6 @@ def fill(database_url: str, leads: int, seed: int = 6) -> list[int]:
     return [event["id"] for event in events]
 
 
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def measure(url: str, event_ids: list[int]) -> tuple[float, float, float]:
     """Return dashboard p50 and p99 in ms and export rows per second, all through HTTP."""
     session = requests.Session()
@@ -296,7 +292,7 @@ def measure(url: str, event_ids: list[int]) -> tuple[float, float, float]:
                 last = chunk[-1:]
             rows -= 1  # the header
     exported = rows / (time.perf_counter() - started)
-    return _percentile(samples, 0.5), _percentile(samples, 0.99), exported
+    return percentile(samples, 0.5), percentile(samples, 0.99), exported
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fakedata import visitor  # noqa: E402
+from bench.percentiles import percentile  # noqa: E402
 from bench.production import Stack, production_stack  # noqa: E402
 from bench.serving import fresh_database, lift_rep_capacities  # noqa: E402
 from tests.peers import WebhookReceiver  # noqa: E402
@@ -87,15 +88,11 @@ class Metrics:
         slices: dict[int, list[float]] = {}
         for sent, elapsed in self.push_timeline:
             slices.setdefault(int((sent - first) // seconds), []).append(elapsed)
-        return [
-            round(sorted(values)[min(len(values) - 1, int(0.99 * len(values)))])
-            for _, values in sorted(slices.items())
-        ]
+        return [round(percentile(values, 0.99)) for _, values in sorted(slices.items())]
 
     def p99(self, kind: str) -> float:
         """Return the 99th percentile latency of kind, in ms."""
-        values = sorted(self.latencies[kind])
-        return values[min(len(values) - 1, int(0.99 * len(values)))] if values else float("nan")
+        return percentile(self.latencies[kind], 0.99)
 
 
 async def _call(
@@ -435,7 +432,7 @@ def server_p99(workdir: Path) -> dict[str, int]:
             route = entry["route"].rsplit("/", 1)[-1]
             durations.setdefault(route, []).append(entry["duration_ms"])
     return {
-        route: round(sorted(values)[min(len(values) - 1, int(0.99 * len(values)))])
+        route: round(percentile(values, 0.99))
         for route, values in durations.items()
         if len(values) >= 20
     }

@@ -24,15 +24,11 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fakedata import visitor  # noqa: E402
+from bench.percentiles import percentile  # noqa: E402
 from bench.serving import fresh_database, running_server  # noqa: E402
 from server.leads.models import Lead  # noqa: E402
 from sync.client import SyncClient, pair  # noqa: E402
 from sync.store import DeviceStore  # noqa: E402
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def _staff_id(store: DeviceStore) -> int:
@@ -127,7 +123,7 @@ def main() -> None:
             _fill(tablet, rng, staff_id, max(0, args.tablet_leads - already), already)
             samples = _fill(tablet, rng, staff_id, args.save_samples, args.tablet_leads)
             tablet.close()
-    save_p99 = _percentile(samples, 0.99) * 1000
+    save_p99 = percentile(samples, 0.99) * 1000
     print(
         f"save median {statistics.median(samples) * 1000:.2f} ms over {len(samples)} saves "
         f"with {args.tablet_leads} leads on the tablet",
