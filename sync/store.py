@@ -331,6 +331,16 @@ def _consent(value: Any, default_version: int | None) -> dict[str, Any]:
     return consent
 
 
+def _answer_problems(
+    event: Mapping[str, Any] | None, answers: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """Check answers with the server's own rules (sync/questions.py); {} when they pass.
+
+    Without a cached event (not paired yet) there are no questions to check against.
+    """
+    return answer_errors(event.get("questions") or [], answers) if event else {}
+
+
 def lead_state(lead: Mapping[str, Any]) -> str:
     """Return where a lead stands, as the tablet shows it (one of LEAD_STATES)."""
     if lead["sync_state"] == "rejected":
@@ -742,7 +752,7 @@ class DeviceStore:
             answers = {} if value is None else value
             if not isinstance(answers, Mapping):
                 raise _FieldError("Give the answers keyed by question id.")
-            problems = answer_errors(event.get("questions") or [], answers) if event else {}
+            problems = _answer_problems(event, answers)
             if problems:
                 raise _FieldError(problems)
             return drop_blank_answers(answers)
@@ -923,6 +933,9 @@ class DeviceStore:
             raise LeadInvalid({"id": ["Give the lead id as a UUID."]}) from None
         given = dict(fields)
         given.setdefault("captured_at", self._now())
+        # A lead sent without answers still has to answer the required questions:
+        # the server checks its create the same way and would refuse it.
+        given.setdefault("answers", {})
         with self._transaction() as conn:
             if conn.execute("SELECT 1 FROM leads WHERE id = ?", (lead_id,)).fetchone():
                 raise LeadInvalid({"id": ["A lead with this id is already saved."]})
@@ -959,7 +972,14 @@ class DeviceStore:
                 c["attempted"] for c in creates
             )
             allowed = EDITABLE_FIELDS | (CAPTURE_FIELDS if capture_open else frozenset())
-            cleaned = self._clean(changes, self._event(conn), allowed)
+            event = self._event(conn)
+            cleaned = self._clean(changes, event, allowed)
+            if lead["server_version"] is None and "answers" not in cleaned:
+                # Still to reach the server as a whole lead (a create, or one to be
+                # re-sent after a refusal): it must pass the checks a new lead does.
+                problems = _answer_problems(event, lead["answers"])
+                if problems:
+                    raise LeadInvalid({"answers": problems})
             changed = {name: value for name, value in cleaned.items() if lead[name] != value}
             if not changed:
                 return

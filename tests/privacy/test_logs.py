@@ -109,7 +109,7 @@ def test_a_full_capture_sync_alert_run_logs_no_personal_data(
                     {**visitor, "captured_by_id": booth.staff.id, "answers": {"budget": True}}
                 )
             # One the server rejects: its reasons travel back, but must not quote the person.
-            store.save_lead({**VISITORS[0], "captured_by_id": 999_999})
+            store.save_lead({**VISITORS[0], "captured_by_id": 999_999, "answers": {"budget": True}})
             with SyncClient(store, timeout=10.0) as sync:
                 sync.sync_once()
                 assert store.counts()["rejected"] == 1

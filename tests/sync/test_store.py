@@ -77,6 +77,11 @@ def lead(**overrides: Any) -> dict[str, Any]:
     return fields
 
 
+def with_question(question: dict[str, Any]) -> dict[str, Any]:
+    """Return EVENT with one more question."""
+    return {**EVENT, "questions": [*EVENT["questions"], question]}
+
+
 def applied(mutation: dict[str, Any], version: int, **extra: Any) -> dict[str, Any]:
     return {
         "mutation_id": mutation["mutation_id"],
@@ -176,6 +181,54 @@ def test_answers_are_checked_against_the_event_questions(store: DeviceStore) -> 
         store.save_lead(lead(answers={"timeframe": "Never", "colour": "red"}))
 
     assert set(raised.value.errors["answers"]) == {"timeframe", "colour"}
+
+
+REQUIRED = {"id": "seats", "label": "Seats?", "type": "number", "required": True}
+
+
+def test_a_required_question_must_be_answered_before_the_lead_is_saved(
+    store: DeviceStore,
+) -> None:
+    store.set_pairing("http://server.invalid/", 7, 3, "lbd_secret", with_question(REQUIRED))
+    unanswered = lead()
+    del unanswered["answers"]  # a caller that never heard of the question
+    for fields in (unanswered, lead(answers={"seats": None})):
+        with pytest.raises(LeadInvalid) as raised:
+            store.save_lead(fields)
+        assert raised.value.errors == {"answers": {"seats": ["This question must be answered."]}}
+    assert (store.counts()["total"], store.outbox_size()) == (0, 0)
+
+    assert store.save_lead(lead(answers={"seats": 250}))
+
+
+def test_an_edit_cannot_leave_a_required_question_unanswered(store: DeviceStore) -> None:
+    lead_id = store.save_lead(lead())
+    # The event gained a required question after the lead was saved but before its upload.
+    store.set_pairing("http://server.invalid/", 7, 3, "lbd_secret", with_question(REQUIRED))
+
+    with pytest.raises(LeadInvalid) as raised:
+        store.update_lead(lead_id, {"notes": "Call after the show"})
+    assert raised.value.errors == {"answers": {"seats": ["This question must be answered."]}}
+    with pytest.raises(LeadInvalid):
+        store.update_lead(lead_id, {"answers": {"budget": True, "seats": ""}})
+
+    store.update_lead(lead_id, {"notes": "Call after the show", "answers": {"seats": 3}})
+    [create] = store.pending_mutations()
+    assert create["fields"]["answers"] == {"seats": 3}
+
+
+def test_a_required_question_added_later_does_not_block_edits_of_uploaded_leads(
+    store: DeviceStore,
+) -> None:
+    # As on the server: an update that leaves the answers alone is not checked against them.
+    lead_id = store.save_lead(lead())
+    upload(store)
+    store.set_pairing("http://server.invalid/", 7, 3, "lbd_secret", with_question(REQUIRED))
+
+    store.update_lead(lead_id, {"notes": "Call after the show"})
+
+    [update] = store.pending_mutations()
+    assert update["fields"] == {"notes": "Call after the show"}
 
 
 def test_a_lead_needs_who_captured_it(store: DeviceStore) -> None:
