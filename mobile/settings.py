@@ -1,7 +1,7 @@
 """Remember this tablet's own choices (staff at the booth, kiosk mode) in a small file.
 
 The file sits next to the store's database, so wiping the app's data forgets both
-together. Pairing and leads live in the store itself (sync/store.py).
+together. Pairing and leads live in the store itself (sync/store/).
 """
 
 from __future__ import annotations
