@@ -14,6 +14,10 @@ A rubric is plain JSON, as events store and sync it::
 A rule matches an answer that equals a value, a number at least a value, or a
 multiple choice that includes a value; or a product of interest. Points may be
 negative. The band is hot at or above "hot" points, warm at or above "warm".
+
+A rubric without rules judges nothing: its leads get no band (None), so that nothing
+downstream (alerts, stats, escalation) mistakes "no rubric" for "cold". Staff's own
+rating is a separate field and stays the only judgement of such leads.
 """
 
 from __future__ import annotations
@@ -28,10 +32,10 @@ EMPTY_RUBRIC: dict[str, Any] = {"version": 0, "hot": 60, "warm": 30, "rules": []
 
 @dataclass(frozen=True)
 class Score:
-    """A lead's points, its band and why."""
+    """A lead's points, its band (None when no rubric rule could judge it) and why."""
 
     points: int
-    band: str
+    band: str | None
     reasons: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -74,10 +78,18 @@ def band_for(points: int, rubric: Mapping[str, Any]) -> str:
     return "cold"
 
 
+def has_rules(rubric: Mapping[str, Any] | None) -> bool:
+    """Return whether rubric has any rule that can score a lead."""
+    return bool(rubric and rubric.get("rules"))
+
+
 def score_lead(
     rubric: Mapping[str, Any] | None, answers: Mapping[str, Any], products: Sequence[str]
 ) -> Score:
-    """Score a lead's answers and products; reasons list each matching rule, biggest first."""
+    """Score a lead's answers and products; reasons list each matching rule, biggest first.
+
+    Without rubric rules the band is None: there was nothing to judge the lead by.
+    """
     rubric = rubric or EMPTY_RUBRIC
     reasons = [
         {"reason": _reason(rule), "points": int(rule["points"])}
@@ -86,7 +98,8 @@ def score_lead(
     ]
     reasons.sort(key=lambda reason: -abs(reason["points"]))
     points = sum(reason["points"] for reason in reasons)
-    return Score(points=points, band=band_for(points, rubric), reasons=reasons)
+    band = band_for(points, rubric) if has_rules(rubric) else None
+    return Score(points=points, band=band, reasons=reasons)
 
 
 def format_reason(reason: Mapping[str, Any]) -> str:

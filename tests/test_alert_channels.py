@@ -137,9 +137,60 @@ MARKETING_FACTS = [
 ]
 
 
-def test_subject_names_band_person_company_and_event(message: AlertMessage) -> None:
-    assert message.subject == "New hot lead: Ann Example (Example GmbH) at Demo Expo"
+def test_subject_names_rating_band_person_company_and_event(message: AlertMessage) -> None:
+    assert (
+        message.subject
+        == "New lead, rated warm, scored hot: Ann Example (Example GmbH) at Demo Expo"
+    )
     assert message.idempotency_key == KEY
+
+
+def unscored_context(rating: str | None = "hot") -> dict[str, Any]:
+    """Return the context of a lead at an event without rubric rules (no band)."""
+    context = make_context(rating=rating)
+    context["score"] = {"points": 0, "band": None, "reasons": []}
+    return context
+
+
+def test_without_a_rubric_every_channel_says_the_staff_rating_and_no_band() -> None:
+    rendered = render_alert(unscored_context("hot"), KEY)
+    assert rendered.subject == "New lead, rated hot: Ann Example (Example GmbH) at Demo Expo"
+    for body in (rendered.text, rendered.html):
+        assert "Staff rating: " in body and "hot" in body
+        assert "Not scored: this event has no rubric rules" in body
+        assert "cold" not in body.lower() and "0 points" not in body
+    assert "Staff rating: hot" in rendered.text
+    assert rendered.payload["subject"] == rendered.subject
+    assert rendered.payload["grading"] == {
+        "rating": "hot",
+        "band": None,
+        "points": None,
+        "text": "rated hot",
+    }
+    chat = json.dumps(rendered.chat)
+    assert rendered.chat["text"] == rendered.subject
+    assert "*Staff rating*\\nhot" in chat and "cold" not in chat.lower()
+
+
+def test_with_a_rubric_the_band_and_points_are_stated_beside_the_rating(
+    message: AlertMessage,
+) -> None:
+    assert "Staff rating: warm" in message.text
+    assert "Score: Hot, 55 points" in message.text
+    assert "  +30 Budget confirmed" in message.text
+    assert message.payload["grading"] == {
+        "rating": "warm",
+        "band": "hot",
+        "points": 55,
+        "text": "rated warm, scored hot (55 points)",
+    }
+    assert "*Score*\\nHot, 55 points" in json.dumps(message.chat)
+
+
+def test_a_lead_neither_rated_nor_scored_has_a_plain_subject() -> None:
+    rendered = render_alert(unscored_context(None), KEY)
+    assert rendered.subject == "New lead: Ann Example (Example GmbH) at Demo Expo"
+    assert "Staff rating: none" in rendered.text
 
 
 @pytest.mark.parametrize(
@@ -148,8 +199,8 @@ def test_subject_names_band_person_company_and_event(message: AlertMessage) -> N
 )
 def test_subject_prefix_follows_the_kind(kind: str, start: str) -> None:
     rendered = render_alert(make_context(), KEY, kind)
-    assert rendered.subject.startswith(start)
-    assert "hot lead" in rendered.subject and "Example GmbH" in rendered.subject
+    assert rendered.subject.startswith(f"{start}, rated warm, scored hot: ")
+    assert "Example GmbH" in rendered.subject
     assert rendered.payload["type"] == kind
 
 
@@ -192,7 +243,7 @@ def test_missing_optional_fields_render_without_gaps() -> None:
     context.update(answers=[], products=[], earlier_touches=[])
     context["consent"] = {"given": False, "version": None, "text_excerpt": ""}
     rendered = render_alert(context, KEY)
-    assert rendered.subject == "New hot lead: Ann Example at Demo Expo"
+    assert rendered.subject == "New lead, scored hot: Ann Example at Demo Expo"
     for body in (rendered.text, rendered.html):
         assert "None" not in body
         assert "Not given" in body

@@ -43,7 +43,9 @@ def test_types_must_match_and_negative_points_count():
     low = score_lead(RUBRIC, {"budget": False}, [])
     assert low.points == -10 and low.band == "cold"
     assert band_for(20, RUBRIC) == "warm" and band_for(19, RUBRIC) == "cold"
-    assert score_lead(None, {"budget": True}, []).band == "cold"
+    # No rules, no judgement: the band is not invented from 0 points.
+    assert score_lead(None, {"budget": True}, []).band is None
+    assert score_lead({"hot": 60, "warm": 30, "rules": []}, {}, []).band is None
 
 
 def test_rubric_changes_are_versioned_and_leads_record_their_version(

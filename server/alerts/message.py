@@ -65,19 +65,56 @@ def full_name(lead: dict[str, Any]) -> str:
     return name or _one_line(lead.get("email") or lead.get("phone") or "") or "Unnamed visitor"
 
 
+@dataclass(frozen=True)
+class Grading:
+    """How hot a lead is: what staff rated it, and the rubric's band only when one scored it."""
+
+    rating: str | None
+    band: str | None
+    points: int | None
+
+    def words(self, *, points: bool = True) -> str:
+        """Return the grading as alerts state it: 'rated hot, scored warm (45 points)'."""
+        parts = []
+        if self.rating:
+            parts.append(f"rated {self.rating}")
+        if self.band:
+            shown = f" ({self.points} points)" if points and self.points is not None else ""
+            parts.append(f"scored {self.band}{shown}")
+        return ", ".join(parts)
+
+
+def grading(context: dict[str, Any]) -> Grading:
+    """Return the lead's grading; every channel's text is built from this one reading."""
+    lead, score = context.get("lead") or {}, context.get("score") or {}
+    # A band exists only when the event's rubric had rules (sync/scoring.py): never invented.
+    band = _one_line(score.get("band")) or None
+    return Grading(
+        rating=_one_line(lead.get("rating")) or None,
+        band=band,
+        points=score.get("points") if band else None,
+    )
+
+
+def _score_words(grade: Grading) -> str:
+    if grade.band is None:
+        return "Not scored: this event has no rubric rules"
+    points = f", {grade.points} points" if grade.points is not None else ""
+    return f"{grade.band.capitalize()}{points}"
+
+
 def _subject(kind: str, context: dict[str, Any]) -> str:
     lead, event = context.get("lead") or {}, context.get("event") or {}
-    band = _one_line((context.get("score") or {}).get("band"))
+    grade = grading(context)
     who = full_name(lead)
     company = _one_line(lead.get("company"))
     if company:
         who = f"{who} ({company})"
     where = _one_line(event.get("name"))
     tail = f"{who} at {where}" if where else who
-    lead_word = f"{band} lead" if band else "lead"
-    if kind == "new_lead":
-        return f"New {lead_word}: {tail}"
-    return f"{KINDS[kind]}: {lead_word} {tail}"
+    head = "New lead" if kind == "new_lead" else KINDS[kind]
+    graded = grade.words(points=False)
+    return f"{head}, {graded}: {tail}" if graded else f"{head}: {tail}"
 
 
 def _joined(*parts: Any) -> str:
@@ -95,19 +132,15 @@ def _chat(kind: str, subject: str, context: dict[str, Any]) -> dict[str, Any]:
     event = context.get("event") or {}
     score = context.get("score") or {}
     consent = context.get("consent") or {}
+    grade = grading(context)
     fields = [
         ("Company", lead.get("company")),
         ("Job title", lead.get("job_title")),
         ("Email", lead.get("email")),
         ("Phone", lead.get("phone")),
         ("Location", _joined(lead.get("region"), lead.get("country"))),
-        (
-            "Score",
-            f"{score.get('band') or 'unscored'}, {score.get('points')} points"
-            if score.get("points") is not None
-            else score.get("band"),
-        ),
-        ("Staff rating", lead.get("rating")),
+        ("Staff rating", grade.rating or "none"),
+        ("Score", _score_words(grade)),
         ("Follow-up", "Yes, requested" if lead.get("follow_up") else None),
         ("Products", ", ".join(context.get("products") or [])),
         ("Booth", event.get("booth")),
@@ -137,7 +170,7 @@ def _chat(kind: str, subject: str, context: dict[str, Any]) -> dict[str, Any]:
     if reasons:
         details.append(
             "*Why this score*\n"
-            + "\n".join(f"+{r.get('points')} {r.get('reason')}" for r in reasons)
+            + "\n".join(f"{int(r.get('points') or 0):+d} {r.get('reason')}" for r in reasons)
         )
     answers = context.get("answers") or []
     if answers:
@@ -220,8 +253,11 @@ def render_alert(
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     subject = _subject(kind, context)
+    grade = grading(context)
     variables = {
         **context,
+        "grading": grade,
+        "score_words": _score_words(grade),
         "kind": kind,
         "subject": subject,
         "intro": INTROS[kind],
@@ -235,6 +271,14 @@ def render_alert(
     payload = {
         "type": kind,
         "idempotency_key": idempotency_key,
+        "subject": subject,
+        # Staff's rating, and the rubric's band only when a rubric scored the lead.
+        "grading": {
+            "rating": grade.rating,
+            "band": grade.band,
+            "points": grade.points,
+            "text": grade.words(),
+        },
         "event": data.get("event"),
         "lead": data.get("lead"),
         "answers": data.get("answers") or [],
