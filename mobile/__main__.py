@@ -29,6 +29,15 @@ def configure_kivy(size: str = "1280x800") -> None:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KCFG_KIVY_LOG_LEVEL", level)
+    # Every setting the app needs is made here, in code: a config.ini in the Kivy home
+    # would only be a stale copy, announced with warnings on the first start.
+    os.environ.setdefault("KIVY_NO_CONFIG", "1")
+    # Kivy's logger is Python's "kivy" logger; its level applies only once Kivy has
+    # read its configuration, after the first messages of the import.
+    logging.getLogger("kivy").setLevel(getattr(logging, level.upper(), logging.WARNING))
+    from mobile.providers import choose_providers
+
+    choose_providers()
     from kivy.config import Config
     from kivy.logger import LOG_LEVELS, Logger
 

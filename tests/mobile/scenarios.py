@@ -410,7 +410,23 @@ def consent(ctx: Context) -> Iterator[Any]:
     yield Wait(lambda: lead["id"] in ctx.server_ids(), "the server to have the lead")
 
 
+# -- a desktop start (issue 18) ---------------------------------------------------------------
+
+
+def first_start(ctx: Context) -> Iterator[Any]:
+    """Start unpaired, type in a field (which loads the clipboard) and copy from it."""
+    ui = ctx.ui
+    yield ui.on("pairing")
+    entry = ui.screen.ids.code
+    yield from ui.type(entry, "ABCD-1234")
+    entry.select_all()
+    entry.copy()
+    yield 0.5
+    yield from ui.shot("pairing-first-start")
+
+
 SCENARIOS: dict[str, Callable[[Context], Iterator[Any]]] = {
+    "first_start": first_start,
     "consent": consent,
     "full": full,
     "badges": badges,

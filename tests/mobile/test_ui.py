@@ -73,6 +73,7 @@ def run_scenario(
     outcome = json.loads(result.read_text(encoding="utf-8"))
     if outcome["error"]:
         pytest.fail(f"{name} failed:\n{outcome['error']}\n--- app log ---\n{completed.stderr}")
+    outcome["stderr"] = completed.stderr
     return outcome
 
 
@@ -106,6 +107,15 @@ def paired_store(path: Path, booth: Booth, event: dict[str, Any] | None = None) 
         json.dumps({"staff_id": booth.staff.id, "staff_name": "Sam", "kiosk": False})
     )
     return path
+
+
+def test_a_desktop_start_prints_no_tracebacks(tmp_path: Path) -> None:
+    """Kivy's missing mtdev, X11 clipboard tools and config file are not reported as errors."""
+    outcome = run_scenario("first_start", tmp_path / "tablet.sqlite3", tmp_path)
+    log = outcome["stderr"]
+    for alarm in ("Traceback", "ERROR", "CRITICAL", "MTDev", "Cutbuffer", "Config"):
+        assert alarm not in log, log
+    assert "pairing-first-start.png" in outcome["shots"]
 
 
 def test_pair_capture_sync_offline_and_back(
