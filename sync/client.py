@@ -273,6 +273,10 @@ class SyncClient:
         total, today = status.get("booth_leads_total"), status.get("booth_leads_today")
         if isinstance(total, int) and isinstance(today, int):
             self.store.note_booth_counts(total, today)
+        # Servers since issue 18 name the tablet; a manager may have renamed it there.
+        name = status.get("device_name")
+        if isinstance(name, str) and name:
+            self.store.note_device_name(name)
         self.store.note_sync_success()
         # Leads the server has held for the retention period leave the tablet.
         self.store.purge_expired()
@@ -318,7 +322,14 @@ def pair(
             body = _json(response)
         try:
             token, device, event = body["token"], body["device"], body["event"]
-            store.set_pairing(server_url, device["id"], device["event_id"], token, event)
+            store.set_pairing(
+                server_url,
+                device["id"],
+                device["event_id"],
+                token,
+                event,
+                device_name=device.get("name"),
+            )
         except (KeyError, TypeError) as error:
             raise ProtocolError("The pairing answer is malformed.", status=200) from error
         client = SyncClient(store, session=http, timeout=timeout)

@@ -140,6 +140,7 @@ class StatusSchema(Schema):
     server_time = ma.fields.AwareDateTime()
     protocol_versions = ma.fields.List(ma.fields.Integer())
     device_id = ma.fields.Integer()
+    device_name = ma.fields.String(metadata={"description": "The name the tablet is listed by."})
     event_id = ma.fields.Integer()
     last_mutation_id = ma.fields.Integer()
     booth_leads_total = ma.fields.Integer(

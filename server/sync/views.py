@@ -62,6 +62,7 @@ class Status(MethodView):
             "server_time": utcnow(),
             "protocol_versions": list(PROTOCOL_VERSIONS),
             "device_id": device.id,
+            "device_name": device.name,
             "event_id": device.event_id,
             "last_mutation_id": device.last_mutation_id,
             "booth_leads_total": total,

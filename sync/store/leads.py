@@ -273,6 +273,15 @@ class LeadsMixin(StoreBase):
             rows = conn.execute(query, params).fetchall()
         return [self._row_to_lead(row) for row in rows]
 
+    def rejected_leads(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Return the leads the server refused (each with rejected_errors), newest first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT * FROM leads WHERE sync_state = 'rejected' ORDER BY local_seq DESC LIMIT ?",
+                (max(0, limit),),
+            ).fetchall()
+        return [self._row_to_lead(row) for row in rows]
+
     def _event_zone(self, conn: sqlite3.Connection) -> tzinfo | None:
         name = (self._event(conn) or {}).get("timezone")
         if not name:

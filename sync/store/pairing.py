@@ -24,8 +24,12 @@ class PairingMixin(StoreBase):
         event_id: int,
         token: str,
         event: Mapping[str, Any] | None = None,
+        *,
+        device_name: str | None = None,
     ) -> None:
         """Remember the server and token this tablet syncs with, and optionally its event.
+
+        device_name is the name the server lists the tablet by (shown in Settings).
 
         Pairing as a different device starts a new mutation sequence on the server, so
         unsent mutations are renumbered from 1 (in their order) and the pull cursor is
@@ -35,12 +39,14 @@ class PairingMixin(StoreBase):
             previous = self._get_meta(conn, "device_id")
             if previous != device_id:
                 self._renumber_outbox(conn)
-                self._delete_meta(conn, "cursor")
+                self._delete_meta(conn, "cursor", "device_name")
             self._set_meta(conn, "server_url", server_url.rstrip("/"))
             self._set_meta(conn, "device_id", device_id)
             self._set_meta(conn, "event_id", event_id)
             self._set_meta(conn, "token", token)
             self._delete_meta(conn, "unpaired")
+            if device_name is not None:
+                self._set_meta(conn, "device_name", device_name)
             if event is not None:
                 self._write_event(conn, event, event.get("server_version"))
 
@@ -53,7 +59,7 @@ class PairingMixin(StoreBase):
     def clear_pairing(self) -> None:
         """Forget the server, token, event and cursor; keep leads and the outbox."""
         with self._transaction() as conn:
-            self._delete_meta(conn, *_PAIRING_KEYS, "cursor", "unpaired")
+            self._delete_meta(conn, *_PAIRING_KEYS, "cursor", "unpaired", "device_name")
             conn.execute("DELETE FROM event_config")
 
     def mark_unpaired(self, reason: str) -> None:
@@ -78,16 +84,26 @@ class PairingMixin(StoreBase):
         with self._transaction() as conn:
             self._set_meta(conn, "last_error", {"message": message, "at": self._now().isoformat()})
 
+    def note_device_name(self, name: str) -> None:
+        """Record the name the server lists this tablet by (it may be renamed there)."""
+        with self._transaction() as conn:
+            self._set_meta(conn, "device_name", name)
+
     def note_booth_counts(self, total: int, today: int) -> None:
         """Record how many leads the whole booth has, as the server last said."""
         with self._transaction() as conn:
             self._set_meta(conn, "booth", {"total": total, "today": today})
 
     def sync_info(self) -> dict[str, Any]:
-        """Return last_sync_at, last_error ({message, at} or None), cursor, unpaired and booth."""
+        """Return last_sync_at, last_error, cursor, unpaired, booth and device_name.
+
+        last_error is {message, at} or None; device_name is None until the server named
+        the tablet.
+        """
         with self._reading() as conn:
             return {
                 "booth": self._get_meta(conn, "booth"),
+                "device_name": self._get_meta(conn, "device_name"),
                 "last_sync_at": self._get_meta(conn, "last_sync_at"),
                 "last_error": self._get_meta(conn, "last_error"),
                 "cursor": self._get_meta(conn, "cursor", 0),

@@ -113,6 +113,17 @@ def test_status_reports_the_last_handled_mutation(
     assert status["last_mutation_id"] == 1
 
 
+def test_sync_learns_the_name_the_server_lists_the_tablet_by(
+    sync_client: SyncClient, paired: DeviceStore
+) -> None:
+    # Paired before tablets kept their name: the first sync brings it.
+    assert paired.sync_info()["device_name"] is None
+
+    sync_client.sync_once()
+
+    assert paired.sync_info()["device_name"] == "Tablet"  # as tests/helpers.py pairs it
+
+
 def test_pull_brings_the_event_and_the_marketers_routing(
     sync_client: SyncClient, paired: DeviceStore, api: ApiHelper, booth: Booth
 ) -> None:
@@ -321,6 +332,7 @@ def test_pair_stores_the_token_and_pulls_the_team(
 
     pairing = pair(store, live_server + "/", code.json["code"], "Booth tablet 2")
 
+    assert store.sync_info()["device_name"] == "Booth tablet 2"
     assert pairing["server_url"] == live_server
     assert pairing["event_id"] == booth.event["id"]
     assert pairing["token"].startswith("lbd_")

@@ -376,6 +376,28 @@ def test_a_rejected_create_is_corrected_with_a_new_create(store: DeviceStore) ->
     assert (corrected["sync_state"], corrected["rejected_errors"]) == ("pending", None)
 
 
+def test_rejected_leads_are_listed_with_their_reasons_until_corrected(
+    store: DeviceStore,
+) -> None:
+    refused = store.save_lead(lead(products=["nope"]))
+    store.save_lead(lead(first_name="Bo"))
+    errors = {"products": ["This event has no product nope."]}
+    store.apply_push_results(
+        [
+            {**applied(m, 0), "outcome": "rejected", "server_version": None, "errors": errors}
+            if m["lead_id"] == refused
+            else applied(m, 11)
+            for m in store.pending_mutations()
+        ]
+    )
+
+    [listed] = store.rejected_leads()
+    assert (listed["id"], listed["rejected_errors"]) == (refused, errors)
+
+    store.update_lead(refused, {"products": ["scanner"]})
+    assert store.rejected_leads() == []
+
+
 # -- reading -------------------------------------------------------------------------------
 
 
@@ -649,6 +671,21 @@ def test_pairing_and_unpairing(store: DeviceStore) -> None:
     store.clear_pairing()
     assert store.pairing() is None
     assert store.event_config() is None
+
+
+def test_the_device_name_comes_with_the_pairing_and_goes_with_it(store: DeviceStore) -> None:
+    assert store.sync_info()["device_name"] is None
+    store.set_pairing("http://server.invalid", 7, 3, "lbd_secret", device_name="Booth 2")
+    assert store.sync_info()["device_name"] == "Booth 2"
+    store.note_device_name("Hall B tablet")  # renamed on the server
+    store.set_pairing("http://server.invalid", 7, 3, "lbd_other")  # a new token, same tablet
+    assert store.sync_info()["device_name"] == "Hall B tablet"
+
+    store.set_pairing("http://server.invalid", 8, 3, "lbd_new")  # another device: not its name
+    assert store.sync_info()["device_name"] is None
+    store.note_device_name("Booth 3")
+    store.clear_pairing()
+    assert store.sync_info()["device_name"] is None
 
 
 def test_pairing_as_a_new_device_renumbers_unsent_mutations(store: DeviceStore) -> None:
