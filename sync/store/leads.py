@@ -244,6 +244,37 @@ class LeadsMixin(StoreBase):
                 (lead_id,),
             )
 
+    def resend_lead(self, lead_id: str) -> None:
+        """Queue a lead the server refused again, unchanged (its cause was fixed elsewhere).
+
+        For a refusal a tablet cannot edit away: staff added to the event's team, a
+        product added to the event. A refused create goes again as a create, checked
+        as a new lead is; a refused update sends the editable fields again against the
+        version the tablet holds, so the server's newer values still win field by
+        field. Raises KeyError for an unknown lead, LeadInvalid when the lead fails
+        the checks; a lead that is not refused is left as it is.
+        """
+        with self._transaction() as conn:
+            row = conn.execute("SELECT * FROM leads WHERE id = ?", (lead_id,)).fetchone()
+            if row is None:
+                raise KeyError(lead_id)
+            lead = self._row_to_lead(row)
+            if lead["sync_state"] != "rejected":
+                return
+            now = self._now().isoformat()
+            if lead["server_version"] is None:
+                problems = answer_problems(self._event(conn), lead["answers"])
+                if problems:
+                    raise LeadInvalid({"answers": problems})
+                self._enqueue(conn, lead_id, "create", self._create_fields(lead), None, now)
+            else:
+                fields = {name: lead[name] for name in sorted(EDITABLE_FIELDS)}
+                self._enqueue(conn, lead_id, "update", fields, lead["server_version"], now)
+            conn.execute(
+                "UPDATE leads SET sync_state = 'pending', rejected_errors = NULL WHERE id = ?",
+                (lead_id,),
+            )
+
     def get_lead(self, lead_id: str) -> dict[str, Any] | None:
         """Return a lead as a dict, or None."""
         with self._reading() as conn:

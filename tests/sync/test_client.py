@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from server.users.models import Role
 from sync.client import (
     PairingRefused,
     ProtocolError,
@@ -257,6 +258,43 @@ def test_a_rejected_lead_can_be_corrected(
     assert (report.pushed, report.rejected) == (1, 0)
     assert paired.lead_state(paired.get_lead(lead_id)) == "routed"  # type: ignore[arg-type]
     assert [lead["id"] for lead in server_leads(api, booth)] == [lead_id]
+
+
+def test_a_lead_refused_for_a_cause_fixed_on_the_server_is_sent_again(
+    sync_client: SyncClient, paired: DeviceStore, api: ApiHelper, booth: Booth
+) -> None:
+    newcomer = api.person(Role.STAFF)  # at the booth, but not on the event's team yet
+    lead_id = paired.save_lead(new_lead(booth, captured_by_id=newcomer.id))
+    assert sync_client.sync_once().rejected == 1
+    api.add_member(booth.marketer, booth.event["id"], newcomer.id)
+
+    paired.resend_lead(lead_id)
+    report = sync_client.sync_once()
+
+    assert (report.pushed, report.rejected) == (1, 0)
+    [on_server] = server_leads(api, booth)
+    assert (on_server["id"], on_server["captured_by_id"]) == (lead_id, newcomer.id)
+
+    # A refused update goes again too, against the version the tablet holds: the
+    # visitor asked about a product the manager adds to the event only afterwards.
+    paired.update_lead(lead_id, {"products": ["scanner", "badges"]})
+    assert sync_client.sync_once().rejected == 1
+    products = [*booth.event["products"], {"id": "badges", "name": "Badge printer"}]
+    added = api.client.patch(
+        f"/api/v1/events/{booth.event['id']}",
+        json={"products": products},
+        headers=booth.marketer.headers,
+    )
+    assert added.status_code == 200, added.json
+
+    paired.resend_lead(lead_id)
+    report = sync_client.sync_once()
+
+    assert (report.pushed, report.rejected, report.conflicts) == (1, 0, 0)
+    [on_server] = server_leads(api, booth)
+    assert on_server["products"] == ["scanner", "badges"]
+    paired.resend_lead(lead_id)  # not refused: nothing to send
+    assert paired.outbox_size() == 0
 
 
 def test_a_concurrent_edit_on_the_server_wins_and_is_logged(

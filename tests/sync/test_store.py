@@ -398,6 +398,60 @@ def test_rejected_leads_are_listed_with_their_reasons_until_corrected(
     assert store.rejected_leads() == []
 
 
+def reject_all(store: DeviceStore, errors: dict[str, Any]) -> None:
+    """Answer every pending mutation as refused with errors."""
+    store.apply_push_results(
+        [
+            {**applied(m, 0), "outcome": "rejected", "server_version": None, "errors": errors}
+            for m in store.pending_mutations()
+        ]
+    )
+
+
+def test_a_refused_lead_can_be_sent_again_unchanged(store: DeviceStore) -> None:
+    # Refused because Sam was not on the team yet; the manager has added Sam since.
+    lead_id = store.save_lead(lead())
+    reject_all(store, {"captured_by_id": ["This person does not work this event."]})
+
+    store.resend_lead(lead_id)
+
+    [again] = store.pending_mutations()
+    assert (again["kind"], again["mutation_id"]) == ("create", 2)
+    assert again["fields"]["email"] == "ann.example@example.com"
+    assert store.get_lead(lead_id)["sync_state"] == "pending"  # type: ignore[index]
+    store.resend_lead(lead_id)  # not refused any more: nothing more is queued
+    assert store.outbox_size() == 1
+
+
+def test_a_refused_create_is_sent_again_only_if_it_passes_the_checks(
+    store: DeviceStore,
+) -> None:
+    lead_id = store.save_lead(lead())
+    reject_all(store, {"answers": {"seats": ["This question must be answered."]}})
+    store.set_pairing("http://server.invalid/", 7, 3, "lbd_secret", with_question(REQUIRED))
+
+    with pytest.raises(LeadInvalid) as raised:
+        store.resend_lead(lead_id)
+
+    assert raised.value.errors == {"answers": {"seats": ["This question must be answered."]}}
+    assert store.outbox_size() == 0
+    with pytest.raises(KeyError):
+        store.resend_lead("6f1c0000-0000-4000-8000-000000000000")
+
+
+def test_a_refused_update_is_sent_again_against_the_version_held(store: DeviceStore) -> None:
+    lead_id = store.save_lead(lead())
+    upload(store, version=10)
+    store.update_lead(lead_id, {"notes": "Call back"})
+    reject_all(store, {"_schema": ["Try again later."]})
+
+    store.resend_lead(lead_id)
+
+    [again] = store.pending_mutations()
+    assert (again["kind"], again["base_version"]) == ("update", 10)
+    assert again["fields"]["notes"] == "Call back" and "captured_at" not in again["fields"]
+
+
 # -- reading -------------------------------------------------------------------------------
 
 
