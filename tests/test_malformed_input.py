@@ -43,6 +43,16 @@ JUNK_VALUES: list[Any] = [
 JUNK_QUERY = ["", "x" * 500, "\x00", "-1", "0", "1e400", "99999999999999999999999", "2026-13-45"]
 JUNK_PATH = ["0", "-1", "99999999999999999999", "abc", "%00", "1.5", str(uuid.uuid4()), "1;drop"]
 RAW_BODIES = [b"{", b"[]", b'"text"', b"null", b"12", b"\xff\xfe", b"{" * 5000 + b"}" * 5000]
+# Bodies the JSON decoder reads and then refuses (or decodes to strings nothing can store).
+DECODER_REFUSALS = {
+    "integer over int()'s digit limit": b'{"email": ' + b"7" * 5000 + b"}",
+    "number over the limit in a list": b'{"mutations": [' + b"1" * 4301 + b"]}",
+    "arrays nested past the recursion limit": b"[" * 100_000 + b"]" * 100_000,
+    "objects nested past the recursion limit": b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+    "lone high surrogate": b'{"email": "\\ud800@example.com", "name": "x"}',
+    "lone low surrogate in a key": b'{"\\udfff": 1}',
+    "surrogates in the wrong order": b'{"code": "\\udc00\\ud800", "name": "T"}',
+}
 # Columns that change on any authenticated request, valid or not.
 VOLATILE = {("devices", "last_seen_at")}
 
@@ -140,6 +150,16 @@ def _callers(booth: Booth) -> list[dict[str, str]]:
     return [booth.admin.headers, booth.tablet.headers]
 
 
+def _every_caller(booth: Booth) -> dict[str, dict[str, str]]:
+    """Name every kind of caller: nobody, each role, and a paired tablet."""
+    people = {name: getattr(booth, name).headers for name in ("admin", "marketer", "staff", "rep")}
+    return {"nobody": {}, **people, "tablet": booth.tablet.headers}
+
+
+def _is_unauthenticated(operation: dict[str, Any]) -> bool:
+    return operation.get("security") == []
+
+
 def test_malformed_bodies(battery: Battery, booth: Booth, lead_id: str, client: FlaskClient):
     bodies = _valid_bodies(booth)
     for method, path, operation in _operations(client):
@@ -156,6 +176,75 @@ def test_malformed_bodies(battery: Battery, booth: Booth, lead_id: str, client: 
                 for junk in JUNK_VALUES:
                     battery.send(method, url, headers, json={**valid, name: junk})
     assert battery.sent > 1000
+
+
+def test_malformed_bodies_on_unauthenticated_operations(
+    battery: Battery, booth: Booth, client: FlaskClient
+):
+    bodies = _valid_bodies(booth)
+    operations = [op for op in _operations(client) if _is_unauthenticated(op[2])]
+    assert {(method, path) for method, path, _ in operations} == {
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/devices/pair"),
+    }
+    for method, path, _operation in operations:
+        for raw in RAW_BODIES:
+            status = battery.send(method, path, {}, data=raw, content_type="application/json")
+            assert status in (400, 422), (method, path, raw[:20], status)
+        battery.send(method, path, {}, data="a=1", content_type="text/plain")
+        valid = bodies[(method, path)]
+        assert battery.send(method, path, {}, json={**valid, "unexpected_field": 1}) == 422
+        for name in valid:
+            for junk in JUNK_VALUES:
+                battery.send(method, path, {}, json={**valid, name: junk})
+    assert battery.sent > 80
+
+
+def test_bodies_the_decoder_refuses_are_400_for_every_caller(
+    battery: Battery, booth: Booth, lead_id: str, client: FlaskClient
+):
+    for method, path, operation in _operations(client):
+        if "requestBody" not in operation:
+            continue
+        url = _concrete(path, booth, lead_id)
+        read_by: set[str] = set()
+        for caller, headers in _every_caller(booth).items():
+            for kind, raw in DECODER_REFUSALS.items():
+                where = f"{method} {path} as {caller}: {kind}"
+                status = battery.send(
+                    method, url, headers, data=raw, content_type="application/json"
+                )
+                # A caller may be turned away before the body is read; never a 2xx or a 5xx.
+                assert status in (400, 401, 403), f"{where}: {status}"
+                if status == 400:
+                    read_by.add(caller)
+        # Whoever may call the operation has its body read, and refused.
+        assert read_by, f"{method} {path}: no caller had the body read"
+        if _is_unauthenticated(operation):
+            assert "nobody" in read_by, f"{method} {path}"
+    assert battery.sent > 400
+
+
+def test_refused_body_names_the_reason(client: FlaskClient, booth: Booth):
+    for kind, raw in DECODER_REFUSALS.items():
+        response = client.post(
+            "/api/v1/leads", headers=booth.tablet.headers, data=raw, content_type="application/json"
+        )
+        assert response.status_code == 400, kind
+        body = response.get_json()
+        assert body["code"] == 400 and body["status"] == "Bad Request", kind
+        assert body["message"] == "The request body is not valid JSON.", kind
+        assert len(body["errors"]["json"]) == 1 and body["errors"]["json"][0], kind
+
+
+def test_surrogate_pairs_are_text_not_refusals(api: ApiHelper, client: FlaskClient, booth: Booth):
+    body = json.dumps(lead_body(booth.staff.id, notes="\U0001f600 wants a demo"), ensure_ascii=True)
+    assert "\\ud83d\\ude00" in body
+    response = client.post(
+        "/api/v1/leads", headers=booth.tablet.headers, data=body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["notes"] == "\U0001f600 wants a demo"
 
 
 def test_nested_junk_in_lead_answers_and_consent(battery: Battery, booth: Booth):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.alerts.dead_letters import list_jobs, retry
 from server.alerts.schemas import AlertJobSchema, AlertListArgsSchema, AlertPageSchema
 from server.auth.guard import authorize
+from server.json_body import Blueprint
 from server.users.models import Role
 
 blp = Blueprint(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.guard import ALL_ROLES, authorize
 from server.auth.principal import current_principal
 from server.auth.schemas import LoginSchema, TokenSchema
 from server.auth.service import issue_token, revoke_token
 from server.errors import fail
+from server.json_body import Blueprint
 from server.users.models import User
 from server.users.schemas import UserSchema
 from server.users.service import verify_login

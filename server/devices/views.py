@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.guard import MANAGERS, authorize
 from server.auth.principal import current_principal
@@ -22,6 +21,7 @@ from server.devices.service import issue_pairing_code, list_devices, pair_device
 from server.errors import fail
 from server.events.access import get_visible_event
 from server.extensions import db
+from server.json_body import Blueprint
 
 blp = Blueprint("devices", __name__, url_prefix="/api/v1/devices", description="Booth tablets.")
 

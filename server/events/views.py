@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.guard import ALL_ROLES, MANAGERS, authorize
 from server.auth.principal import current_principal
@@ -20,6 +19,7 @@ from server.events.service import (
     update_event,
 )
 from server.extensions import db
+from server.json_body import Blueprint
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Trade-show events.")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.wrappers import Response
 
 from server.auth.guard import authorize
 from server.auth.principal import current_principal
 from server.events.access import get_visible_event
 from server.exports.service import EXPORTERS, XLSX_TYPE, csv_response, xlsx_response
+from server.json_body import Blueprint
 
 blp = Blueprint(
     "exports", __name__, url_prefix="/api/v1/events", description="Lead exports for spreadsheets."

@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import joinedload
 
 from server.auth.guard import MANAGERS, authorize
 from server.auth.principal import current_principal
+from server.json_body import Blueprint
 from server.leads.access import get_visible_lead
 from server.leads.models import Activity, Lead
 from server.leads.schemas import (

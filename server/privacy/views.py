@@ -10,12 +10,12 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.guard import MANAGERS, authorize
 from server.auth.principal import current_principal
 from server.events.access import get_visible_event
 from server.extensions import db
+from server.json_body import Blueprint
 from server.leads.access import get_visible_lead
 from server.privacy import consent, retention, service
 from server.privacy.models import EventRetention

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.guard import MANAGERS, authorize
 from server.auth.principal import current_principal
 from server.events.access import get_visible_event
+from server.json_body import Blueprint
 from server.stats.schemas import CompareArgsSchema, EventStatsSchema
 from server.stats.service import compare_events, live_event_stats
 

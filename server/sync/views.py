@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.guard import authorize
 from server.auth.principal import current_principal
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail
+from server.json_body import Blueprint
 from server.sync.pull import booth_counts, pull
 from server.sync.push import push
 from server.sync.schemas import (

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from server.auth.guard import ALL_ROLES, MANAGERS, authorize
 from server.auth.principal import current_principal
 from server.errors import fail
 from server.extensions import db
+from server.json_body import Blueprint
 from server.users.models import Role, User
 from server.users.schemas import UserListArgsSchema, UserSchema
 from server.users.service import SELF_DEMOTION, create_user, demotes_self, update_user
