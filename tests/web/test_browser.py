@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 
 from server.users.models import Role
+from sync.pairing_link import pairing_link, parse_pairing_link
 from tests.helpers import PASSWORD, ApiHelper, Person, create_mutation
 from tests.web.browser import missing_browser, screenshot, start_chromium, wait_for
 
@@ -145,6 +147,28 @@ def test_staff_see_a_page_saying_they_have_no_web_access(
     log_in(browser, live_server, staff)
     assert "Booth staff work on the tablets" in by_css(browser, "main").text
     screenshot(browser, "staff-no-access")
+
+
+def test_the_pairing_qr_code_scans_from_a_screenshot(
+    browser: Any, live_server: str, api: ApiHelper, app: Flask
+) -> None:
+    import zxingcpp
+    from PIL import Image
+
+    marketer = api.person(Role.MARKETER, name="Mia Marketer")
+    event = api.event(marketer)
+    log_in(browser, live_server, marketer)
+    browser.get(f"{live_server}/web/events/{event['id']}/tablets")
+    click_and_load(browser, by_css(browser, "form.inline-form button"))
+    code = by_css(browser, "#pairing-code").text
+    # What a phone's camera sees: the page as drawn, not the SVG's source.
+    with Image.open(screenshot(browser, "tablets-pairing-qr")) as page:
+        found = zxingcpp.read_barcodes(page.convert("RGB"))
+    qr_codes = [found for found in found if found.format == zxingcpp.BarcodeFormat.QRCode]
+    assert [found.text for found in qr_codes] == [
+        pairing_link(app.config["LEADBRIDGE_PUBLIC_URL"], code)
+    ]
+    assert parse_pairing_link(qr_codes[0].text).code == code
 
 
 def test_the_whole_flow_in_a_browser(
