@@ -178,7 +178,10 @@ def stamp_versions(session: Session | None = None) -> int:
 
 @event.listens_for(Session, "before_commit")
 def _stamp_before_commit(session: Session) -> None:
-    stamp_versions(session)
+    # Releasing a savepoint fires this hook too; the versions are stamped by the real
+    # commit only, so the counter's lock is taken last, and once.
+    if not session.in_nested_transaction():
+        stamp_versions(session)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import traceback
 import uuid
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.auth.principal import Principal
@@ -23,8 +27,11 @@ from server.leads.service import (
     LeadRejected,
     edit_fields,
 )
+from server.ops.requestid import current_request_id
 from server.sync.models import MutationReceipt
 from server.versioning import is_provisional, reserve_server_versions, stamp_versions
+
+log = logging.getLogger(__name__)
 
 _CREATE_SCHEMA = LeadCreateSchema()
 _UPDATE_SCHEMA = LeadContactSchema(partial=True)
@@ -113,6 +120,7 @@ class _Batch:
         self.leads, self.foreign = _known_leads(device, mutations)
         self.captured = CapturedLeads(device)
         self.new_versions: dict[uuid.UUID, int] = {}
+        self.results: list[dict[str, Any]] = []
 
     def version_of(self, lead_id: uuid.UUID) -> int | None:
         lead = self.leads.get(lead_id)
@@ -251,26 +259,21 @@ def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, A
     return results
 
 
-def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
-    """Apply a batch in one transaction; answer 409 at a hole in the mutation ids."""
-    last = _lock_device(device)
+def _apply(device: Device, mutations: list[dict[str, Any]], first_version: int) -> _Batch:
+    """Apply consecutive fresh mutations as one batch; return it, with their results.
+
+    Validation raises no exception out of here: a mutation that can never be valid is
+    answered as rejected. Anything else that escapes is unexpected (see _apply_isolated).
+    """
     batch = _Batch(device, mutations)
-    handled = [m for m in mutations if m["mutation_id"] <= last]
-    fresh = [m for m in mutations if m["mutation_id"] > last]
-    results = _replay(device, handled)
-    following = []
-    for mutation in fresh:
-        if mutation["mutation_id"] != last + 1 + len(following):
-            break
-        following.append(mutation)
     checked = {
-        m["mutation_id"]: _check_create(batch, m) for m in following if m["kind"] == "create"
+        m["mutation_id"]: _check_create(batch, m) for m in mutations if m["kind"] == "create"
     }
-    first_version = reserve_server_versions(len(following)) if following else 0
     # One query for the earlier captures of every person in the batch, with those people
     # locked until commit, so a concurrent push of the same person waits and then sees this.
     batch.captured.duplicates.prefetch([columns for columns in _valid_columns(checked.values())])
-    for offset, mutation in enumerate(following):
+    results = batch.results
+    for offset, mutation in enumerate(mutations):
         version = first_version + offset
         # Every rejection is raised before anything is added to the session, so a
         # rejected mutation needs no savepoint to undo it. No autoflush: the whole
@@ -298,6 +301,100 @@ def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
             result["previously_erased"] = True
         if result["lead_id"] in batch.captured.merged:
             result["merged_into_id"] = batch.captured.merged[result["lead_id"]]
+    return batch
+
+
+# What a tablet is told of a mutation that failed for a reason of the server's own
+# (docs/sync-protocol.md): "_schema" is the key tablets show above the whole form.
+UNEXPECTED = (
+    "The server could not store this change. It is kept for an administrator;"
+    " this lead will not be sent again."
+)
+UNEXPECTED_ERRORS = {"_schema": [UNEXPECTED]}
+# Errors of the database connection, not of a mutation: the whole push fails (500/503)
+# and the tablet retries it later, when a retry can succeed.
+_RETRYABLE = (OperationalError, InterfaceError, TimeoutError)
+
+
+_OWN_CODE = (str(Path(__file__).parents[1]), str(Path(__file__).parents[2] / "sync"))
+
+
+def _where(error: Exception) -> str:
+    """Return file:line of the innermost frame of leadbridge's own code that error passed."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if frame.filename.startswith(_OWN_CODE)] or frames
+    return f"{ours[-1].filename}:{ours[-1].lineno}" if ours else "?"
+
+
+def _unexpected(device: Device, mutation: dict[str, Any], error: Exception) -> dict[str, Any]:
+    """Log an unexpected failure of one mutation, record it as rejected, return the result."""
+    # The request id and mutation id only (with the kind of error and where it was
+    # raised): an exception's message may quote the lead it choked on.
+    log.error(
+        "Mutation %d of device %d rejected: unexpected %s at %s",
+        mutation["mutation_id"],
+        device.id,
+        type(error).__name__,
+        _where(error),
+        extra={"request_id": current_request_id(), "device_id": device.id},
+    )
+    result = _result(mutation, "rejected", errors=UNEXPECTED_ERRORS)
+    _receipt(device, mutation, result)
+    return result
+
+
+def apply_isolated(
+    device: Device, mutations: list[dict[str, Any]], first_version: int
+) -> tuple[list[dict[str, Any]], list[_Batch]]:
+    """Apply the batch so that an unexpected error in one mutation rejects only that one.
+
+    The whole batch goes first, in one savepoint (the fast path: one pass, multi-row
+    INSERTs). Should anything unexpected escape it, that savepoint is rolled back and
+    each mutation is applied again alone, in a savepoint of its own: the failing ones
+    are rejected with a generic reason and their payloads kept; the rest are applied.
+    Returns the results in mutation order, and the batches applied: keep those until
+    the versions are stamped, they hold the leads changed (see push).
+    """
+    try:
+        with db.session.begin_nested():
+            batch = _apply(device, mutations, first_version)
+        return batch.results, [batch]
+    except _RETRYABLE:
+        raise
+    except Exception:  # noqa: BLE001 - found again, and logged, mutation by mutation below
+        pass
+    results, batches = [], []
+    for offset, mutation in enumerate(mutations):
+        try:
+            with db.session.begin_nested():
+                # Kept aside until the savepoint is released: that flush may fail too.
+                applied = _apply(device, [mutation], first_version + offset)
+            results += applied.results
+            batches.append(applied)
+        except _RETRYABLE:
+            raise
+        except Exception as error:  # noqa: BLE001 - whatever it is, it fails this one alone
+            results.append(_unexpected(device, mutation, error))
+    return results, batches
+
+
+def push(device: Device, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply a batch in one transaction; answer 409 at a hole in the mutation ids."""
+    last = _lock_device(device)
+    handled = [m for m in mutations if m["mutation_id"] <= last]
+    fresh = [m for m in mutations if m["mutation_id"] > last]
+    results = _replay(device, handled)
+    following = []
+    for mutation in fresh:
+        if mutation["mutation_id"] != last + 1 + len(following):
+            break
+        following.append(mutation)
+    if following:
+        first_version = reserve_server_versions(len(following))
+        # Held until stamp_versions below: it gives real versions to the leads the
+        # session still holds, and the session holds only the objects referenced.
+        applied, batches = apply_isolated(device, following, first_version)
+        results += applied
     new_last = last + len(following)
     if new_last != last:
         # Core, not the ORM's flush: one prepared UPDATE, on the row locked above.
