@@ -22,36 +22,20 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from server.alerts import thank_you
-from server.alerts.channels import DeliveryError, SmtpSettings, send_chat, send_email, send_webhook
+from server.alerts.channels import DeliveryError, send_email
 from server.alerts.context import alert_context
-from server.alerts.destinations import (
-    DestinationRefused,
-    check_destination,
-    checked_session,
-    parse_networks,
-)
+from server.alerts.destinations import checked_session, parse_networks
 from server.alerts.escalation import escalate_due
 from server.alerts.message import render_alert
-from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
+from server.alerts.models import AlertJob, AlertKind, JobStatus
 from server.alerts.queue import WAKE_EXTENSION
+from server.alerts.send import send_alert, smtp_settings
 from server.db_types import utcnow
 from server.extensions import db
 from server.leads.models import Activity, ActivityKind, Lead
 from sync.backoff import Backoff
 
 log = logging.getLogger(__name__)
-
-
-def smtp_settings(config: dict[str, Any]) -> SmtpSettings:
-    """Return the SMTP settings from the app's config."""
-    return SmtpSettings(
-        host=config["LEADBRIDGE_SMTP_HOST"],
-        port=config["LEADBRIDGE_SMTP_PORT"],
-        username=config.get("LEADBRIDGE_SMTP_USERNAME") or None,
-        password=config.get("LEADBRIDGE_SMTP_PASSWORD") or None,
-        starttls=config["LEADBRIDGE_SMTP_STARTTLS"],
-        sender=config["LEADBRIDGE_SMTP_SENDER"],
-    )
 
 
 # The job with its lead, the lead's event, who captured it and its owner (usually the rep
@@ -141,22 +125,15 @@ class Dispatcher:
             self._thank(job)
             return
         message = render_alert(alert_context(job), job.idempotency_key, job.kind.value)
-        if job.channel == Channel.EMAIL:
-            send_email(smtp_settings(self.app.config), job.target, message)
-            return
-        try:
-            check_destination(job.target, self.allowed_networks)
-        except DestinationRefused as refused:
-            raise DeliveryError(
-                f"{job.channel.value}: refused, {refused}", retryable=False
-            ) from None
-        if job.channel == Channel.WEBHOOK:
-            secret = (job.lead.event.alerts or {}).get("webhook_secret") or ""
-            send_webhook(
-                job.target, secret, message, timeout=self.timeout, session=self.http_session()
-            )
-        else:
-            send_chat(job.target, message, timeout=self.timeout, session=self.http_session())
+        send_alert(
+            job.channel,
+            job.target,
+            message,
+            config=self.app.config,
+            allowed_networks=self.allowed_networks,
+            session=self.http_session(),
+            secret=(job.lead.event.alerts or {}).get("webhook_secret") or "",
+        )
 
     def deliver(self, job_id: int) -> None:
         """Deliver one claimed job and record the outcome (needs an app context)."""

@@ -16,11 +16,13 @@ KINDS = {
     "new_lead": "New",
     "reminder": "Reminder: not yet acknowledged",
     "escalated": "Reassigned to you",
+    "test": "Test alert",
 }
 INTROS = {
     "new_lead": "A new lead was routed to you.",
     "reminder": "This lead is still waiting for you to acknowledge it.",
     "escalated": "This lead was reassigned to you because nobody acknowledged it in time.",
+    "test": "This is a test alert from the settings page: the channel works. Nothing to follow up.",
 }
 
 # Slack rejects a whole message when one block breaks its limits, so long values are cut.
@@ -249,7 +251,7 @@ def _chat(kind: str, subject: str, context: dict[str, Any]) -> dict[str, Any]:
 def render_alert(
     context: dict[str, Any], idempotency_key: str, kind: str = "new_lead"
 ) -> AlertMessage:
-    """Render the alert of the given kind ("new_lead", "reminder", "escalated") about a lead."""
+    """Render the alert of the given kind ("new_lead", "reminder", "escalated", "test")."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     subject = _subject(kind, context)

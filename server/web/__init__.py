@@ -30,6 +30,7 @@ def init_web(app: Flask) -> None:
         event_views,
         home_views,
         lead_views,
+        settings_views,
         user_views,
     )
     from server.web.formatting import register_filters

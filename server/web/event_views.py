@@ -22,6 +22,7 @@ from server.web.blueprint import bp
 from server.web.event_form import JSON_FIELDS, field_errors, form_values, parse_event_form
 from server.web.qr import qr_svg
 from server.web.session import MANAGERS, principal, roles_required
+from server.web.settings_sections import SECTIONS
 from sync.pairing_link import pairing_link
 
 
@@ -52,6 +53,7 @@ def _render_form(event: Event | None, values: dict[str, Any], errors: dict[str, 
         errors=errors,
         json_fields=JSON_FIELDS,
         owners=list(db.session.scalars(owners)),
+        sections=list(SECTIONS.values()),
     )
 
 
