@@ -108,6 +108,7 @@ register(
             "default_intro": DEFAULT_INTRO,
         },
         saved="Alert settings saved.",
+        position=50,
     )
 )
 

@@ -88,6 +88,7 @@ register(
         save=_save_questions,
         context=lambda event: {"question_types": QUESTION_TYPES, "choice_types": CHOICE_TYPES},
         saved="Questions saved; tablets get them at their next sync.",
+        position=10,
     )
 )
 
@@ -128,6 +129,7 @@ register(
         values=_products_values,
         save=_save_products,
         saved="Products saved; tablets get them at their next sync.",
+        position=20,
     )
 )
 
@@ -262,6 +264,7 @@ register(
         save=_save_rubric,
         context=_rubric_context,
         saved="Rubric saved as a new version; new leads are scored with it.",
+        position=30,
     )
 )
 
@@ -368,5 +371,6 @@ register(
             "event_products": event.products or [],
         },
         saved="Routing saved; it applies to the next lead that arrives.",
+        position=40,
     )
 )

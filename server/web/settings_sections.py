@@ -48,16 +48,21 @@ class Section:
     save: Callable[[MultiDict[str, str], Event, User], None]
     # Extra template variables, e.g. the people a routing rule can pick.
     context: Callable[[Event], dict[str, Any]] = field(default=lambda event: {})
-    # The tail of the page's "saved" message.
+    # The message shown once the section is saved.
     saved: str = "Saved."
+    # Where the section sits among the tabs (lowest first).
+    position: int = 100
 
 
 SECTIONS: dict[str, Section] = {}
 
 
 def register(section: Section) -> Section:
-    """Add a section to every event's settings pages, after those registered before it."""
+    """Add a section to every event's settings pages, placed by its position."""
     SECTIONS[section.key] = section
+    ordered = sorted(SECTIONS.values(), key=lambda item: item.position)
+    SECTIONS.clear()
+    SECTIONS.update((item.key, item) for item in ordered)
     return section
 
 
