@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -10,9 +10,8 @@ from flask import current_app, has_app_context
 from marshmallow import validate
 
 from server.alerts.destinations import DestinationRefused, check_written_destination, parse_networks
+from sync.bounds import MAX_ID, day_problem, text_problem, time_problem
 from sync.contact import is_country_code
-
-MAX_ID = 2**31 - 1
 
 
 class Text(ma.fields.String):
@@ -39,9 +38,10 @@ class Text(ma.fields.String):
                 if self.min_length
                 else f"Give at most {self.max_length} characters."
             )
-        # PostgreSQL cannot store NUL in text; refuse it here instead of failing there.
-        if "\x00" in text:
-            raise ma.ValidationError("Text may not contain NUL characters.")
+        # NUL and lone surrogates cannot be stored; refuse them here, not fail there.
+        problem = text_problem(text)
+        if problem:
+            raise ma.ValidationError(problem)
         return text
 
 
@@ -109,7 +109,22 @@ class Timestamp(ma.fields.AwareDateTime):
             raise self.make_error(
                 "invalid_awareness", awareness=self.AWARENESS, obj_type=self.OBJ_TYPE
             )
+        # Stored in UTC, shown in the event's zone: both must exist (sync/bounds.py).
+        problem = time_problem(parsed)
+        if problem:
+            raise ma.ValidationError(problem)
         return parsed
+
+
+class Day(ma.fields.Date):
+    """A calendar date within the bounds every time zone and a day's arithmetic allow."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        problem = day_problem(day)
+        if problem:
+            raise ma.ValidationError(problem)
+        return day
 
 
 class Slug(Text):

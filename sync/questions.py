@@ -13,10 +13,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sync.bounds import MAX_NUMBER, text_problem
+
 QUESTION_TYPES = ("single_choice", "multiple_choice", "yes_no", "number", "text")
 CHOICE_TYPES = ("single_choice", "multiple_choice")
 MAX_TEXT_ANSWER = 2000
-MAX_NUMBER = 1e15
 
 
 def _is_number(value: Any) -> bool:
@@ -44,8 +45,9 @@ def _answer_error(question: Mapping[str, Any], value: Any) -> str | None:
         if not _is_number(value):
             return "Give a number."
     elif kind == "text":
-        if not isinstance(value, str) or len(value) > MAX_TEXT_ANSWER or "\x00" in value:
+        if not isinstance(value, str) or len(value) > MAX_TEXT_ANSWER:
             return f"Give text of at most {MAX_TEXT_ANSWER} characters."
+        return text_problem(value)
     return None
 
 

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from server.events.models import default_disqualification_reasons
-from server.fields import Count, Id, Money, Schema, Slug, Text, WebhookUrl
+from server.fields import Count, Day, Id, Money, Schema, Slug, Text, WebhookUrl
 from server.fields import Country as CountryField
 from server.users.schemas import UserSummarySchema
 from sync.questions import CHOICE_TYPES, QUESTION_TYPES
@@ -185,8 +185,8 @@ class EventSchema(Schema):
     id = ma.fields.Integer(dump_only=True)
     name = Text(required=True, min_length=1, max_length=200)
     venue = Text(max_length=200, allow_none=True)
-    starts_on = ma.fields.Date(required=True)
-    ends_on = ma.fields.Date(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     timezone = Text(required=True, max_length=64, validate=_timezone)
     country = CountryField(allow_none=True, metadata={"description": "Default region for phones."})
     booth = Text(max_length=100, allow_none=True)

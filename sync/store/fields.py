@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sync.bounds import MAX_ID, json_problem, text_problem, time_problem
 from sync.questions import answer_errors
 from sync.store.errors import FieldError
 
@@ -86,6 +87,10 @@ def parse_aware(value: Any) -> datetime:
         raise FieldError("Give a date and time.")
     if moment.tzinfo is None:
         raise FieldError("Give the time with its UTC offset.")
+    # The server's own bounds (sync/bounds.py): refused here, not by every push after.
+    problem = time_problem(moment)
+    if problem:
+        raise FieldError(problem)
     return moment
 
 
@@ -94,10 +99,21 @@ def clean_text(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise FieldError("Give text.")
-    if "\x00" in value:
-        raise FieldError("Text may not contain NUL characters.")
+    problem = text_problem(value)
+    if problem:
+        raise FieldError(problem)
     # The server strips and stores "" as null; do the same so both sides hold one value.
     return value.strip() or None
+
+
+def _consent_time(at: Any) -> str | None:
+    if at is None:
+        return None
+    try:
+        return parse_aware(at).isoformat()
+    except FieldError as error:
+        # Keyed like the server's answer, so the form marks the consent's time.
+        raise FieldError({"at": [error.message]}) from None
 
 
 def clean_consent(value: Any, default_version: int | None) -> dict[str, Any]:
@@ -108,14 +124,16 @@ def clean_consent(value: Any, default_version: int | None) -> dict[str, Any]:
     if not value["given"]:
         return {"given": False, "version": None, "at": None}
     version = value.get("version", default_version)
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_ID
+    ):
         raise FieldError({"version": ["Give the consent text's version number."]})
     at = value.get("at")
     # by_id and other server-side keys are dropped: the server refuses them in a push.
     consent: dict[str, Any] = {
         "given": True,
         "version": version,
-        "at": parse_aware(at).isoformat() if at is not None else None,
+        "at": _consent_time(at),
     }
     # The wording's language and what was agreed to (issue 8); kept only when given.
     language = value.get("language")
@@ -136,9 +154,13 @@ def answer_problems(
 ) -> dict[str, list[str]]:
     """Check answers with the server's own rules (sync/questions.py); {} when they pass.
 
-    Without a cached event (not paired yet) there are no questions to check against.
+    Without a cached event (not paired yet) there are no questions to check against,
+    but the answers must still be values a push can carry (sync/bounds.py).
     """
-    return answer_errors(event.get("questions") or [], answers) if event else {}
+    if not event:
+        problem = json_problem(dict(answers))
+        return {"_schema": [problem]} if problem else {}
+    return answer_errors(event.get("questions") or [], answers)
 
 
 def lead_state(lead: Mapping[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sync.bounds import id_problem, json_problem
 from sync.contact import ContactError, is_country_code, normalise_email, normalise_phone
 from sync.questions import drop_blank_answers
 from sync.store.base import StoreBase
@@ -89,11 +90,14 @@ class ValidationMixin(StoreBase):
             products = [] if value is None else value
             if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
                 raise FieldError("Give a list of product ids.")
+            problem = json_problem(products)
+            if problem:
+                raise FieldError(problem)
             return list(dict.fromkeys(products))
         if name == "consent":
             return clean_consent(value, event.get("consent_version") or None)
         if name == "captured_by_id":
-            if isinstance(value, bool) or not isinstance(value, int):
+            if id_problem(value):
                 raise FieldError("Choose who captured the lead.")
             return value
         if name == "captured_at":
