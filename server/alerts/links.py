@@ -1,4 +1,4 @@
-"""Signed links in alerts: a rep acknowledges a lead in one click, without logging in."""
+"""Links in alerts: the signed one-click acknowledge link, and the lead's web page."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def ack_url(lead_id: uuid.UUID, rep_id: int) -> str:
 
 
 def lead_url(lead_id: uuid.UUID) -> str:
-    """Return the address of a lead for people (the API for now; the dashboard later)."""
-    return f"{current_app.config['LEADBRIDGE_PUBLIC_URL']}/api/v1/leads/{lead_id}"
+    """Return the lead's web page (a browser that is not logged in is sent to log in first)."""
+    return f"{current_app.config['LEADBRIDGE_PUBLIC_URL']}/web/leads/{lead_id}"
 
 
 def read_ack_token(token: str) -> dict[str, Any] | None:
