@@ -1,6 +1,7 @@
 """Import every model so that db.metadata (and Alembic) sees the whole schema."""
 
 from server.alerts.models import AlertJob
+from server.attendees.models import Attendee, AttendeeImport
 from server.auth.models import ApiToken
 from server.devices.models import Device, PairingCode
 from server.events.models import Event, EventMember, RubricVersion
@@ -22,6 +23,8 @@ __all__ = [
     "Activity",
     "AlertJob",
     "ApiToken",
+    "Attendee",
+    "AttendeeImport",
     "AuditEntry",
     "ConsentRecord",
     "ConsentText",

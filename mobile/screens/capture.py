@@ -30,6 +30,9 @@ SCAN_MESSAGES = {
     "id": "Badge number read. Add the visitor's name or email if you can.",
     "unknown": "Code read but not understood; it is kept with the lead. Type the details.",
 }
+# Badges that carry no contact details: looked up in the event's attendee list.
+ATTENDEE_FORMATS = ("id", "unknown")
+ATTENDEE_FOUND = "Badge found in the attendee list: check the details and qualify."
 
 
 class CaptureScreen(Screen):
@@ -219,8 +222,16 @@ class CaptureScreen(Screen):
 
     def _badge(self, read: BadgeRead) -> None:
         form = self.ids.form
-        form.fill(read.fields)
-        for key in read.fields:
+        fields = dict(read.fields)
+        message = SCAN_MESSAGES[read.format]
+        if read.format in ATTENDEE_FORMATS:
+            # An id-only or URL badge: the event's attendee list on this tablet says who.
+            found = App.get_running_app().store.find_attendee(fields.get("badge_payload"))
+            if found:
+                fields.update(found)
+                message = ATTENDEE_FOUND
+        form.fill(fields)
+        for key in fields:
             if key in form.fields:
                 self._field_left(form, form.fields[key])  # a badge can carry a bad email
-        self.scan_text = SCAN_MESSAGES[read.format]
+        self.scan_text = message

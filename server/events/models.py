@@ -70,6 +70,10 @@ class Event(db.Model):
         default=default_disqualification_reasons,
         server_default=text(f"'{json.dumps(list(DEFAULT_DISQUALIFICATION_REASONS))}'"),
     )
+    # How badge ids are written (prefix, URL pattern), sync/attendees.py; tablets pull it.
+    badge_rules: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=text("'{}'")
+    )
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped from the shared server-version counter on every change, so tablets
     # pull configuration changes in the same ordered stream as leads.

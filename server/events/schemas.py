@@ -12,6 +12,7 @@ from server.events.models import default_disqualification_reasons
 from server.fields import Count, Day, Id, Money, Schema, Slug, Text, WebhookUrl
 from server.fields import Country as CountryField
 from server.users.schemas import UserSummarySchema
+from sync.attendees import RulesError, check_rules
 from sync.questions import CHOICE_TYPES, QUESTION_TYPES
 
 _TIMEZONES = frozenset(available_timezones())
@@ -179,6 +180,24 @@ class EventAlertsSchema(Schema):
     thank_you = ma.fields.Nested(ThankYouSchema)
 
 
+class BadgeRulesSchema(Schema):
+    """How this event's badges write their ids (sync/attendees.py)."""
+
+    prefix = Text(max_length=40, allow_none=True, metadata={"description": "Stripped: REG-."})
+    url_pattern = Text(
+        max_length=300,
+        allow_none=True,
+        metadata={"description": "A badge URL with {id} where the id sits."},
+    )
+
+    @ma.post_load
+    def _checked(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        try:
+            return check_rules(data)
+        except RulesError as error:
+            raise ma.ValidationError(error.errors) from None
+
+
 class EventSchema(Schema):
     """An event as the API shows and accepts it."""
 
@@ -208,6 +227,7 @@ class EventSchema(Schema):
     rubric = ma.fields.Nested(RubricSchema, metadata={"description": "Scoring rubric."})
     routing = ma.fields.Nested(RoutingSchema)
     alerts = ma.fields.Nested(EventAlertsSchema)
+    badge_rules = ma.fields.Nested(BadgeRulesSchema)
     escalation_minutes = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=10080))
     disqualification_reasons = ma.fields.List(
         Text(min_length=1, max_length=100),

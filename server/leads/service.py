@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from server.alerts import thank_you
 from server.alerts.models import AlertKind
 from server.alerts.outbox import alert_rows, insert_new_alerts, write_jobs
+from server.attendees.filling import fill_captured
 from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
@@ -224,6 +225,8 @@ class CapturedLeads:
         row = {
             name: columns.get(name, _EMPTY.get(name, lambda: None)()) for name in CAPTURED_COLUMNS
         }
+        # A badge-only capture takes the visitor's details from the event's list.
+        filled = fill_captured(self.device.event, row) if row.get("badge_payload") else []
         row.update(_score_columns(self.device.event, row["answers"], row["products"]))
         row.update(
             id=lead_id,
@@ -251,6 +254,10 @@ class CapturedLeads:
         self._activity(lead_id, ActivityKind.CAPTURED, now, captured_at=captured_at)
         self._activity(lead_id, ActivityKind.RECEIVED, now)
         self._activity(lead_id, ActivityKind.SCORED, now, **scored, reasons=row["score_reasons"])
+        if filled:
+            self._activity(
+                lead_id, ActivityKind.EDITED, now, fields=filled, **{"from": "attendee_list"}
+            )
         primary = self.duplicates.find(row)
         if primary is not None:
             # Already captured at this event: no second owner, no second alert.

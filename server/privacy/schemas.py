@@ -81,6 +81,9 @@ class ErasureResultSchema(Schema):
     erasure_id = ma.fields.Integer()
     leads_erased = ma.fields.Integer()
     rows_deleted = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    attendees_removed = ma.fields.Integer(
+        metadata={"description": "Rows taken off attendee lists."}
+    )
 
 
 class AuditEntrySchema(Schema):

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 
 from server.alerts.models import AlertJob
+from server.attendees.erasure import remove_person
 from server.db_types import utcnow
 from server.errors import fail_validation
 from server.events.models import Event
@@ -192,6 +193,8 @@ def erase(subject: Subject, actor: User) -> dict[str, Any]:
     """
     leads = matching_leads(subject)
     counts = forget(leads, ForgetReason.ERASED)
+    # Off the attendee lists too; tablets delete their copies at their next pull.
+    attendees = remove_person(subject.email, subject.phone)
     erasure = Erasure(
         requested_by_id=actor.id,
         email_hash=subject_hash("email", subject.email),
@@ -199,9 +202,21 @@ def erase(subject: Subject, actor: User) -> dict[str, Any]:
         lead_count=len(leads),
     )
     db.session.add(erasure)
-    _audit(actor, AuditAction.ERASURE, subject, lead_count=len(leads), deleted=counts)
+    _audit(
+        actor,
+        AuditAction.ERASURE,
+        subject,
+        lead_count=len(leads),
+        deleted=counts,
+        attendees_removed=attendees,
+    )
     db.session.commit()
-    return {"erasure_id": erasure.id, "leads_erased": len(leads), "rows_deleted": counts}
+    return {
+        "erasure_id": erasure.id,
+        "leads_erased": len(leads),
+        "rows_deleted": counts,
+        "attendees_removed": attendees,
+    }
 
 
 def _erasure_of(subject: Subject) -> Erasure | None:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from server.attendees.pull import attendee_changes
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail
@@ -66,6 +67,8 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
         changes.append({"kind": "event", "version": event.server_version, "row": event})
     # Leads erased on the server (a person's request, retention): the tablet deletes them.
     changes += tombstone_changes(device.id, cursor, limit + 1)
+    # The event's attendee list, so a badge id fills the form offline (docs/attendees.md).
+    changes += attendee_changes(device.event_id, cursor, limit + 1)
     # Nothing after the cursor may mean it is from the future: the server was restored from
     # a backup. (With changes after it, it cannot be; so busy pulls skip the look-up.)
     if not changes and cursor > current_server_version():

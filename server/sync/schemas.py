@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from server.attendees.pull import attendee_data
 from server.events.schemas import EventSchema, MemberSchema
 from server.fields import Schema
 from server.leads.schemas import LeadSchema
@@ -101,13 +102,15 @@ class SyncedEventSchema(EventSchema):
 
 
 class ChangeSchema(Schema):
-    """One changed row: the event's configuration or one of the tablet's leads."""
+    """One changed row: the event's configuration, one of the tablet's leads, an attendee."""
 
-    kind = ma.fields.String(validate=validate.OneOf(("event", "lead", "erasure")))
+    kind = ma.fields.String(validate=validate.OneOf(("event", "lead", "erasure", "attendee")))
     version = ma.fields.Integer()
     data = ma.fields.Method("_dump_data")
 
     def _dump_data(self, change: dict[str, Any]) -> dict[str, Any]:
+        if change["kind"] == "attendee":
+            return attendee_data(change["row"])
         if change["kind"] == "erasure":
             return erasure_data(change["row"])
         if change["kind"] == "event":

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sync.crypto import FieldCipher
+from sync.store.attendees import AttendeesMixin
 from sync.store.base import StoreBase
 from sync.store.codec import local_now
 from sync.store.drafts import DraftsMixin
@@ -25,6 +26,7 @@ from sync.store.validation import ValidationMixin
 
 class DeviceStore(
     LeadsMixin,
+    AttendeesMixin,
     OutboxMixin,
     PullsMixin,
     RetentionMixin,

@@ -40,6 +40,9 @@ class PairingMixin(StoreBase):
             if previous != device_id:
                 self._renumber_outbox(conn)
                 self._delete_meta(conn, "cursor", "device_name")
+            if self._get_meta(conn, "event_id") != event_id:
+                # Another event's attendee list is no use here, and not ours to keep.
+                conn.execute("DELETE FROM attendees")
             self._set_meta(conn, "server_url", server_url.rstrip("/"))
             self._set_meta(conn, "device_id", device_id)
             self._set_meta(conn, "event_id", event_id)
@@ -57,10 +60,11 @@ class PairingMixin(StoreBase):
         return None if any(value is None for value in values.values()) else values
 
     def clear_pairing(self) -> None:
-        """Forget the server, token, event and cursor; keep leads and the outbox."""
+        """Forget the server, token, event, its attendee list and cursor; keep leads and outbox."""
         with self._transaction() as conn:
             self._delete_meta(conn, *_PAIRING_KEYS, "cursor", "unpaired", "device_name")
             conn.execute("DELETE FROM event_config")
+            conn.execute("DELETE FROM attendees")
 
     def mark_unpaired(self, reason: str) -> None:
         """Record that the server refused this tablet's token (revoked or unknown)."""

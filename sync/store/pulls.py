@@ -31,6 +31,8 @@ class PullsMixin(StoreBase):
                     self._write_event(conn, data, change.get("version"))
                 elif kind == "lead":
                     self._apply_pulled_lead(conn, data, change.get("version"))
+                elif kind == "attendee":
+                    self._apply_pulled_attendee(conn, data, change.get("version"))
                 elif kind == "erasure":
                     # The server erased the person (a data-protection request): no trace here.
                     self._forget(conn, str(data.get("id")), "erased")

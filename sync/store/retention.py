@@ -70,7 +70,7 @@ class RetentionMixin(StoreBase):
         return len(rows)
 
     def wipe(self) -> None:
-        """Delete everything (leads, outbox, drafts, conflicts, settings) and the key file.
+        """Delete everything (leads, outbox, drafts, conflicts, attendees, settings), the key file.
 
         For a revoked tablet (docs/sync-protocol.md, "Revoked tablets"). Rows are deleted
         with secure_delete on and the file vacuumed; the key file is overwritten and
@@ -79,7 +79,8 @@ class RetentionMixin(StoreBase):
         """
         with self._lock:
             with self._transaction() as conn:
-                for table in ("outbox", "conflicts", "leads", "drafts", "event_config"):
+                tables = ("outbox", "conflicts", "leads", "drafts", "event_config", "attendees")
+                for table in tables:
                     conn.execute(f"DELETE FROM {table}")
                 conn.execute("DELETE FROM forgotten")
                 conn.execute("DELETE FROM meta")

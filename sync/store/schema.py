@@ -121,6 +121,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE leads ADD COLUMN first_contact_at TEXT",
         "ALTER TABLE leads ADD COLUMN merged_into_id TEXT",
     ),
+    (
+        # The event's attendee list (sync/store/attendees.py): found by a keyed hash of
+        # the normalised badge id, its fields sealed.
+        """
+        CREATE TABLE attendees (
+            server_id INTEGER PRIMARY KEY,
+            lookup TEXT NOT NULL,
+            data TEXT NOT NULL,
+            server_version INTEGER
+        )
+        """,
+        "CREATE INDEX ix_attendees_lookup ON attendees (lookup)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,1 @@
+"""Attendee lists per event: imported from the organiser's export, pulled by tablets."""

@@ -1,0 +1,1 @@
+"""Attendee lists: import, sync to tablets, offline look-up, late fill, erasure."""
