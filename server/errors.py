@@ -7,12 +7,17 @@ from typing import Any, NoReturn
 
 from flask import Flask
 from flask_smorest import abort
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, TimeoutError
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
 
 log = logging.getLogger(__name__)
+
+# Errors of the database connection (lost, locked, timed out), not of the data a request
+# or job carries: work that meets one fails as a whole and is retried later, never
+# rejected or dead-lettered for it (server/sync/push.py, server/alerts/dispatcher.py).
+RETRYABLE_DB_ERRORS = (OperationalError, InterfaceError, TimeoutError)
 
 
 def fail(status: int, message: str, errors: dict[str, Any] | None = None, **extra: Any) -> NoReturn:

@@ -1,15 +1,18 @@
-"""One mutation that cannot be stored costs that mutation alone, never the tablet's queue.
+"""One mutation or alert that cannot be handled costs that one alone, never the rest.
 
 A mutation failing for an unexpected reason (a bug, a constraint, a conversion) is
 rejected with a generic reason, its payload kept, logged once by mutation id; the rest of
-its batch is applied (issue 19, docs/sync-protocol.md).
+its batch is applied (issue 19, docs/sync-protocol.md). An alert job that cannot be
+rendered or sent for such a reason is dead-lettered at once, with the reason.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,12 +20,17 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server.alerts import dispatcher as dispatcher_module
+from server.alerts.dispatcher import Dispatcher
+from server.alerts.models import AlertJob, JobStatus
 from server.extensions import db
 from server.leads.models import Lead
 from server.routing.router import Router
 from server.sync.models import MutationReceipt
 from server.sync.push import UNEXPECTED_ERRORS
-from tests.helpers import Booth, Tablet, create_mutation
+from tests.alerting import smtp_for
+from tests.helpers import ApiHelper, Booth, Tablet, create_mutation
+from tests.peers import SmtpRecorder
 
 POISON = "poison pill"
 
@@ -174,3 +182,70 @@ def test_a_lost_database_connection_fails_the_push_and_rejects_nothing(
     retried = _push(client, booth.tablet, mutations)
     assert [r["outcome"] for r in retried.json["results"]] == ["applied"] * 3
     assert not retried.json["results"][0]["replayed"]
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpRecorder]:
+    with smtp_for(app, monkeypatch, max_attempts=5) as recorder:
+        yield recorder
+
+
+def test_an_alert_that_cannot_be_rendered_is_dead_lettered_at_once_and_delays_no_other(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    smtp: SmtpRecorder,
+    dispatcher: Dispatcher,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    doomed = api.capture(booth.tablet, booth.staff, first_name="Ottilie", last_name="Unsendbar")
+    fine = api.capture(booth.tablet, booth.staff)
+    # Stored before times were bounded (sync/bounds.py): in the event's zone (Berlin)
+    # this instant falls after year 9999, so no message can show it.
+    with app.app_context():
+        db.session.execute(
+            sa.update(Lead)
+            .where(Lead.id == uuid.UUID(doomed["id"]))
+            .values(captured_at=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+        )
+        db.session.commit()
+    assert dispatcher.run_once() == 2
+    with app.app_context():
+        jobs = {str(job.lead_id): job for job in db.session.scalars(sa.select(AlertJob)).all()}
+        dead, delivered = jobs[doomed["id"]], jobs[fine["id"]]
+        assert dead.status == JobStatus.DEAD and dead.attempts == 1
+        assert dead.last_error.startswith("could not be sent: OverflowError at server/alerts/")
+        assert delivered.status == JobStatus.DELIVERED
+    smtp.wait_for(1)
+    assert len(smtp.messages) == 1
+    reports = [r for r in caplog.records if "dead-lettered" in r.getMessage()]
+    assert len(reports) == 1
+    assert not any("Unsendbar" in r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert dispatcher.run_once() == 0, "a dead letter is not tried again"
+
+
+def test_a_bug_met_by_one_alert_dead_letters_that_alert_alone(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    smtp: SmtpRecorder,
+    dispatcher: Dispatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_render = dispatcher_module.render_alert
+
+    def render(context: dict[str, Any], *args: Any) -> Any:
+        if context["lead"]["company"] == "Crash Co":
+            raise KeyError("a bug in rendering")
+        return real_render(context, *args)
+
+    monkeypatch.setattr(dispatcher_module, "render_alert", render)
+    first = api.capture(booth.tablet, booth.staff, company="Crash Co")
+    second = api.capture(booth.tablet, booth.staff)
+    assert dispatcher.run_once() == 2
+    with app.app_context():
+        status = {
+            str(job.lead_id): job.status for job in db.session.scalars(sa.select(AlertJob)).all()
+        }
+    assert status == {first["id"]: JobStatus.DEAD, second["id"]: JobStatus.DELIVERED}

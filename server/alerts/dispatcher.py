@@ -31,8 +31,10 @@ from server.alerts.models import AlertJob, AlertKind, JobStatus
 from server.alerts.queue import WAKE_EXTENSION
 from server.alerts.send import send_alert, smtp_settings
 from server.db_types import utcnow
+from server.errors import RETRYABLE_DB_ERRORS
 from server.extensions import db
 from server.leads.models import Activity, ActivityKind, Lead
+from server.ops.logs import describe_error
 from sync.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -135,6 +137,21 @@ class Dispatcher:
             secret=(job.lead.event.alerts or {}).get("webhook_secret") or "",
         )
 
+    def _failed(self, job: AlertJob, error: DeliveryError) -> None:
+        """Record a failed attempt: retry later if it may help, else dead-letter the job."""
+        if job.kind == AlertKind.THANK_YOU:
+            job.delivered_at = None  # not sent: free the reservation for a retry
+        job.attempts += 1
+        job.last_error = str(error)[:300]
+        job.lease_until = None
+        if error.retryable and job.attempts < self.max_attempts:
+            delay = self.backoff.next_delay(job.attempts - 1)
+            job.next_attempt_at = self.clock() + timedelta(seconds=delay)
+        else:
+            job.status = JobStatus.DEAD
+        # Only ids and the channel: the error text is free of personal data by contract.
+        log.warning("alert %s via %s failed (attempt %s)", job.id, job.channel, job.attempts)
+
     def deliver(self, job_id: int) -> None:
         """Deliver one claimed job and record the outcome (needs an app context)."""
         job = db.session.scalars(_JOB_WITH_LEAD, {"job_id": job_id}).first()
@@ -145,18 +162,18 @@ class Dispatcher:
         try:
             self._send(job)
         except DeliveryError as error:
-            if job.kind == AlertKind.THANK_YOU:
-                job.delivered_at = None  # not sent: free the reservation for a retry
-            job.attempts += 1
-            job.last_error = str(error)[:300]
-            job.lease_until = None
-            if error.retryable and job.attempts < self.max_attempts:
-                delay = self.backoff.next_delay(job.attempts - 1)
-                job.next_attempt_at = self.clock() + timedelta(seconds=delay)
-            else:
-                job.status = JobStatus.DEAD
-            # Only ids and the channel: the error text is free of personal data by contract.
-            log.warning("alert %s via %s failed (attempt %s)", job.id, job.channel, job.attempts)
+            self._failed(job, error)
+        except RETRYABLE_DB_ERRORS:
+            raise  # the database, not the job: the job is taken again when its lease ends
+        except Exception as error:  # noqa: BLE001 - whatever it is, it is this job's alone
+            # The message could not be rendered or sent (a value it cannot hold, a bug):
+            # retrying cannot fix that, so the job is dead-lettered now, with the reason,
+            # and the jobs after it are delivered as if it had never been.
+            reason = describe_error(error)
+            db.session.rollback()
+            job = db.session.get_one(AlertJob, job_id)
+            self._failed(job, DeliveryError(f"could not be sent: {reason}", retryable=False))
+            log.error("alert %s dead-lettered: unexpected %s", job_id, reason)
         else:
             job.attempts += 1
             job.status = JobStatus.DELIVERED

@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
@@ -49,6 +50,24 @@ class JsonFormatter(logging.Formatter):
                 for frame in traceback.extract_tb(record.exc_info[2])
             ]
         return json.dumps(entry, default=str)
+
+
+_ROOT = Path(__file__).parents[2]
+_OWN_CODE = (str(_ROOT / "server"), str(_ROOT / "sync"))
+
+
+def describe_error(error: BaseException) -> str:
+    """Name an unexpected error by its kind and where leadbridge's code met it.
+
+    Never its message: that may quote the data it choked on (a name, a row).
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [frame for frame in frames if frame.filename.startswith(_OWN_CODE)] or frames
+    if not ours:
+        return type(error).__name__
+    where = Path(ours[-1].filename)
+    shown = where.relative_to(_ROOT) if where.is_relative_to(_ROOT) else where.name
+    return f"{type(error).__name__} at {shown}:{ours[-1].lineno}"
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
 import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.auth.principal import Principal
 from server.devices.models import Device
-from server.errors import fail
+from server.errors import RETRYABLE_DB_ERRORS, fail
 from server.extensions import db
 from server.leads.models import Lead
 from server.leads.schemas import LeadContactSchema, LeadCreateSchema
@@ -27,6 +24,7 @@ from server.leads.service import (
     LeadRejected,
     edit_fields,
 )
+from server.ops.logs import describe_error
 from server.ops.requestid import current_request_id
 from server.sync.models import MutationReceipt
 from server.versioning import is_provisional, reserve_server_versions, stamp_versions
@@ -311,19 +309,6 @@ UNEXPECTED = (
     " this lead will not be sent again."
 )
 UNEXPECTED_ERRORS = {"_schema": [UNEXPECTED]}
-# Errors of the database connection, not of a mutation: the whole push fails (500/503)
-# and the tablet retries it later, when a retry can succeed.
-_RETRYABLE = (OperationalError, InterfaceError, TimeoutError)
-
-
-_OWN_CODE = (str(Path(__file__).parents[1]), str(Path(__file__).parents[2] / "sync"))
-
-
-def _where(error: Exception) -> str:
-    """Return file:line of the innermost frame of leadbridge's own code that error passed."""
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [frame for frame in frames if frame.filename.startswith(_OWN_CODE)] or frames
-    return f"{ours[-1].filename}:{ours[-1].lineno}" if ours else "?"
 
 
 def _unexpected(device: Device, mutation: dict[str, Any], error: Exception) -> dict[str, Any]:
@@ -331,11 +316,10 @@ def _unexpected(device: Device, mutation: dict[str, Any], error: Exception) -> d
     # The request id and mutation id only (with the kind of error and where it was
     # raised): an exception's message may quote the lead it choked on.
     log.error(
-        "Mutation %d of device %d rejected: unexpected %s at %s",
+        "Mutation %d of device %d rejected: unexpected %s",
         mutation["mutation_id"],
         device.id,
-        type(error).__name__,
-        _where(error),
+        describe_error(error),
         extra={"request_id": current_request_id(), "device_id": device.id},
     )
     result = _result(mutation, "rejected", errors=UNEXPECTED_ERRORS)
@@ -359,7 +343,7 @@ def apply_isolated(
         with db.session.begin_nested():
             batch = _apply(device, mutations, first_version)
         return batch.results, [batch]
-    except _RETRYABLE:
+    except RETRYABLE_DB_ERRORS:
         raise
     except Exception:  # noqa: BLE001 - found again, and logged, mutation by mutation below
         pass
@@ -371,7 +355,7 @@ def apply_isolated(
                 applied = _apply(device, [mutation], first_version + offset)
             results += applied.results
             batches.append(applied)
-        except _RETRYABLE:
+        except RETRYABLE_DB_ERRORS:
             raise
         except Exception as error:  # noqa: BLE001 - whatever it is, it fails this one alone
             results.append(_unexpected(device, mutation, error))
