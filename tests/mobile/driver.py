@@ -1,7 +1,7 @@
 """Run the tablet app in a real window and drive one UI scenario (a subprocess of the tests).
 
     python -m tests.mobile.driver SCENARIO --store PATH --shots DIR --result FILE
-        [--server URL --code CODE --staff NAME]  (auth header in LEADBRIDGE_TEST_AUTH)
+        [--server URL --code CODE --staff NAME --badge TEXT]  (auth header in LEADBRIDGE_TEST_AUTH)
 
 Kivy keeps global state for the life of a process, so every scenario gets its own.
 The result file holds {"error": null or a traceback, "shots": [...], ...}.
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--server")
     parser.add_argument("--code")
     parser.add_argument("--staff")
+    parser.add_argument("--badge", help="a badge's text for the scenario to scan")
     args = parser.parse_args()
     # A scenario bounds each wait itself; this catches a hang outside them, with stacks.
     faulthandler.dump_traceback_later(HANG_LIMIT, exit=True)
@@ -61,6 +62,7 @@ def main() -> int:
         "server": args.server,
         "code": args.code,
         "staff": args.staff,
+        "badge": args.badge,
         "auth": os.environ.get("LEADBRIDGE_TEST_AUTH", ""),
     }
     ctx = Context(app=app, ui=ui, options=options, relay=relay)

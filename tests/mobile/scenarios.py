@@ -261,6 +261,29 @@ def badges(ctx: Context) -> Iterator[Any]:
     ctx.result["badge_lead"] = lead["id"]
 
 
+def attendee_badge(ctx: Context) -> Iterator[Any]:
+    """Scan an id-only badge with no network: the attendee list on the tablet fills the form."""
+    ui, app = ctx.ui, ctx.app
+    yield ui.on("home")
+    yield from ui.tap(ui.screen.ids.new_lead)
+    yield ui.on("capture")
+    screen = ui.screen
+    yield from ui.tap(screen.ids.scan_button)
+    check(screen.scanning, "scanning started")
+    app.frame_source.put(qr_frame(ctx.options["badge"]))
+    yield Wait(lambda: not screen.scanning, "the attendee's badge to be read", 10)
+    values = screen.ids.form.values()
+    ctx.result["form"] = {
+        key: values.get(key)
+        for key in ("first_name", "last_name", "email", "company", "job_title", "badge_payload")
+    }
+    ctx.result["scan_text"] = screen.scan_text
+    yield from ui.shot("badge-attendee")
+    yield from ui.choose("answers.budget", "Yes")
+    yield from save_and_wait(ui)
+    ctx.result["lead"] = app.store.search_leads()[0]["id"]
+
+
 # -- kiosk mode, validation, duplicates, drafts ------------------------------------------------
 
 
@@ -430,6 +453,7 @@ SCENARIOS: dict[str, Callable[[Context], Iterator[Any]]] = {
     "consent": consent,
     "full": full,
     "badges": badges,
+    "attendee_badge": attendee_badge,
     "checks": checks,
     "draft_restored": draft_restored,
 }
