@@ -110,6 +110,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from server.alerts.views import blp as alerts_blp
 
     api.register_blueprint(alerts_blp)
+    from server.crm.views import blp as crm_blp
+
+    api.register_blueprint(crm_blp)
     app.register_blueprint(ack_blp)
     init_web(app)
     register_error_handlers(app)

@@ -88,6 +88,10 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_ALERT_QUEUE": _env("ALERT_QUEUE", "leadbridge-alerts"),
         # A claimed job whose dispatcher or worker died is taken over after this long.
         "LEADBRIDGE_ALERT_LEASE_SECONDS": float(_env("ALERT_LEASE_SECONDS", "60") or 60),
+        # CRM connectors (server/crm/): how long one CRM call may take, how often outcomes
+        # are polled from a CRM (a webhook from it triggers a poll at once).
+        "LEADBRIDGE_CRM_TIMEOUT_SECONDS": _float_env("CRM_TIMEOUT_SECONDS", 10.0),
+        "LEADBRIDGE_CRM_POLL_SECONDS": _float_env("CRM_POLL_SECONDS", 30.0),
         # Rate limits (server/limits.py): "N per minute;M per hour" strings, per address
         # for login and pairing, per tablet for sync. Counters in Redis when it is set.
         "LEADBRIDGE_RATELIMIT_ENABLED": _bool_env("RATELIMIT_ENABLED", True),

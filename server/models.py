@@ -3,6 +3,7 @@
 from server.alerts.models import AlertJob
 from server.attendees.models import Attendee, AttendeeImport
 from server.auth.models import ApiToken
+from server.crm.models import CrmConnection, CrmRecord
 from server.devices.models import Device, PairingCode
 from server.events.models import Event, EventMember, RubricVersion
 from server.leads.models import Activity, Lead
@@ -33,6 +34,8 @@ __all__ = [
     "LeadTombstone",
     "Recapture",
     "Counter",
+    "CrmConnection",
+    "CrmRecord",
     "Device",
     "Event",
     "EventMember",

@@ -41,10 +41,19 @@ _ANSWER_READ_BYTES = 64 * 1024
 class DeliveryError(Exception):
     """An alert was not delivered; retryable says whether a later attempt may succeed."""
 
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: str | None = None,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.status = status
+        # The receiver's Retry-After header, a lower bound on the next attempt's delay.
+        self.retry_after = retry_after
 
 
 @dataclass

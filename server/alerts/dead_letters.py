@@ -23,6 +23,8 @@ def masked_target(channel: Channel, target: str) -> str:
     """
     if channel == Channel.EMAIL:
         return f"***@{target.rpartition('@')[2] or 'unknown'}"
+    if channel == Channel.CRM:
+        return target  # the CRM's name (server/crm/outbox.py)
     return _host(target)
 
 

@@ -145,7 +145,8 @@ class Dispatcher:
         job.last_error = str(error)[:300]
         job.lease_until = None
         if error.retryable and job.attempts < self.max_attempts:
-            delay = self.backoff.next_delay(job.attempts - 1)
+            # Retry-After (a throttled CRM says when) is a lower bound on the delay.
+            delay = self.backoff.next_delay(job.attempts - 1, retry_after=error.retry_after)
             job.next_attempt_at = self.clock() + timedelta(seconds=delay)
         else:
             job.status = JobStatus.DEAD
@@ -160,7 +161,14 @@ class Dispatcher:
         if job.kind == AlertKind.THANK_YOU and not thank_you.reserve(job, self.clock(), self.lease):
             return  # another process is sending this thank-you right now: it must not go twice
         try:
-            self._send(job)
+            if job.kind == AlertKind.CRM_SYNC:
+                # Imported here: the CRM package imports the outbox, which this module feeds.
+                from server.crm.delivery import push
+
+                settled = push(self.app, job)
+            else:
+                self._send(job)
+                settled = True
         except DeliveryError as error:
             self._failed(job, error)
         except RETRYABLE_DB_ERRORS:
@@ -175,29 +183,59 @@ class Dispatcher:
             self._failed(job, DeliveryError(f"could not be sent: {reason}", retryable=False))
             log.error("alert %s dead-lettered: unexpected %s", job_id, reason)
         else:
-            job.attempts += 1
+            if job.kind == AlertKind.CRM_SYNC:
+                self._settle_crm(job, settled)
+            else:
+                self._record_alert(job)
+        db.session.commit()
+
+    def _settle_crm(self, job: AlertJob, settled: bool) -> None:
+        """Mark a CRM push delivered, or due again at once when the lead changed meanwhile."""
+        job.attempts += 1
+        job.lease_until = None
+        job.last_error = None
+        if settled:
             job.status = JobStatus.DELIVERED
             job.delivered_at = self.clock()
-            job.lease_until = None
-            # Speed to lead counts alerts to reps, not the visitor's thank-you.
-            if job.lead.alerted_at is None and job.kind != AlertKind.THANK_YOU:
-                job.lead.alerted_at = job.delivered_at
-            detail: dict[str, Any] = {
-                "channel": job.channel.value,
-                "alert": job.kind.value,
-                "rep_id": job.rep_id,
-            }
-            if job.kind == AlertKind.THANK_YOU:
-                detail["consent_version"] = job.consent_version
-            db.session.add(
-                Activity(
-                    lead_id=job.lead_id,
-                    kind=ActivityKind.ALERTED,
-                    at=job.delivered_at,
-                    detail=detail,
-                )
+        else:
+            job.attempts = 0  # the lead changed while it was pushed: not a failure
+            job.next_attempt_at = self.clock()
+            self._wake.set()
+
+    def _record_alert(self, job: AlertJob) -> None:
+        """Mark an alert delivered and put it on the lead's timeline."""
+        job.attempts += 1
+        job.status = JobStatus.DELIVERED
+        job.delivered_at = self.clock()
+        job.lease_until = None
+        # Speed to lead counts alerts to reps, not the visitor's thank-you.
+        if job.lead.alerted_at is None and job.kind != AlertKind.THANK_YOU:
+            job.lead.alerted_at = job.delivered_at
+        detail: dict[str, Any] = {
+            "channel": job.channel.value,
+            "alert": job.kind.value,
+            "rep_id": job.rep_id,
+        }
+        if job.kind == AlertKind.THANK_YOU:
+            detail["consent_version"] = job.consent_version
+        db.session.add(
+            Activity(
+                lead_id=job.lead_id,
+                kind=ActivityKind.ALERTED,
+                at=job.delivered_at,
+                detail=detail,
             )
-        db.session.commit()
+        )
+
+    def _poll_crms(self) -> None:
+        """Read outcomes back from the CRMs whose poll is due (server/crm/outcomes.py)."""
+        from server.crm.outcomes import poll_due
+
+        try:
+            poll_due(self.app, self.clock())
+        except Exception as error:  # a CRM poll must never stop alert delivery
+            log.error("crm poll round failed: %s", type(error).__name__)
+            db.session.rollback()
 
     def handle(self, claimed: list[int]) -> None:
         """Deliver claimed jobs here and now (the RQ relay enqueues them instead)."""
@@ -208,6 +246,7 @@ class Dispatcher:
         """Escalate what is due, then handle due jobs; return how many jobs were handled."""
         with self.app.app_context():
             escalate_due(self.clock())
+            self._poll_crms()
             handled = 0
             while True:
                 claimed = self._claim(self.clock())

@@ -22,6 +22,8 @@ class AlertKind(enum.StrEnum):
     ESCALATED = "escalated"
     # To the visitor, not a rep (server/alerts/thank_you.py): rep_id is None.
     THANK_YOU = "thank_you"
+    # The lead pushed to the event's CRM (server/crm/): rep_id is None, target the CRM kind.
+    CRM_SYNC = "crm_sync"
 
 
 class Channel(enum.StrEnum):
@@ -30,6 +32,7 @@ class Channel(enum.StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
     CHAT = "chat"
+    CRM = "crm"
 
 
 class JobStatus(enum.StrEnum):

@@ -68,6 +68,21 @@ def prepare_rows(rows: list[dict[str, Any]]) -> None:
     )
 
 
+def queue_after_commit(app: Flask, key: str, now: datetime) -> datetime | None:
+    """Have a re-armed outbox job delivered once this transaction commits; return its lease.
+
+    Like prepare_rows() for a job row that already exists (server/crm/outbox.py).
+    """
+    from server.extensions import db
+
+    if not rq_enabled(app):
+        db.session.info[_WAKE] = True
+        return None
+    lease = now + timedelta(seconds=app.config["LEADBRIDGE_ALERT_LEASE_SECONDS"])
+    db.session.info.setdefault(_PENDING, []).append((key, lease))
+    return lease
+
+
 def enqueue(app: Flask, leased: Iterable[tuple[str, datetime]]) -> int:
     """Put deliveries on the queue; return how many went. A Redis failure is logged, not raised.
 

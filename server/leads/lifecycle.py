@@ -1,10 +1,20 @@
-"""Which status changes a lead may go through, and what each one needs."""
+"""Which status changes a lead may go through, what each one needs, and making one.
+
+change_status() is the one way a lead's status changes, whoever asks: a rep through the
+API or web pages, or a CRM whose outcomes flow back (server/crm/outcomes.py). So the
+dashboard's funnel and "did booth ratings hold up" count every change alike.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
+from server.db_types import utcnow
+from server.events.models import DEFAULT_DISQUALIFICATION_REASONS
+from server.extensions import db
+from server.leads.models import Activity, ActivityKind, Lead
 from server.leads.models import LeadStatus as S
 
 # The funnel in order; a lead only moves forward along it.
@@ -64,3 +74,73 @@ def reachable(current: S, *, has_owner: bool, among: tuple[S, ...] | None = None
     """Return the statuses (of among, default every one) a lead may move to from current."""
     targets = among if among is not None else tuple(S)
     return [t for t in targets if transition_error(current, t, has_owner=has_owner) is None]
+
+
+# Reaching any of these means sales spoke to the visitor.
+CONTACTED_OR_LATER = frozenset({S.CONTACTED, S.MEETING, S.QUALIFIED, S.WON})
+
+
+class TransitionRefused(Exception):
+    """A status change that may not happen: 409 (not from here) or 422 (incomplete)."""
+
+    def __init__(self, status: int, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+
+
+def allowed_reasons(lead: Lead) -> list[str]:
+    """Return the disqualification reasons of the lead's event."""
+    return lead.event.disqualification_reasons or list(DEFAULT_DISQUALIFICATION_REASONS)
+
+
+def change_status(
+    lead: Lead,
+    target: S,
+    *,
+    reason: str | None = None,
+    value: Decimal | None = None,
+    actor_user_id: int | None = None,
+    actor_device_id: int | None = None,
+    **detail: Any,
+) -> None:
+    """Move lead to target on its timeline (in the caller's transaction); raise TransitionRefused.
+
+    detail is added to the timeline entry (for example which CRM reported the change).
+    """
+    problem = transition_error(lead.status, target, has_owner=lead.owner_id is not None)
+    if problem:
+        raise TransitionRefused(409, problem)
+    allowed = allowed_reasons(lead)
+    missing = outcome_errors(target, reason=reason, value=value, allowed_reasons=allowed)
+    if missing:
+        raise TransitionRefused(422, next(iter(missing.values()))[0], missing)
+    if target == S.DISQUALIFIED:
+        reason = chosen_reason(reason, allowed)
+    kind = ActivityKind.STATUS_CHANGED
+    now = utcnow()
+    if target == S.ACKNOWLEDGED:
+        lead.acknowledged_at = now
+        kind = ActivityKind.ACKNOWLEDGED
+    elif target in CONTACTED_OR_LATER and lead.first_contact_at is None:
+        lead.first_contact_at = now
+    entry: dict[str, Any] = {"from": lead.status.value, "to": target.value, **detail}
+    if reason:
+        entry["reason"] = reason
+    if value is not None:
+        entry["value"] = str(value)
+    db.session.add(
+        Activity(
+            lead_id=lead.id,
+            kind=kind,
+            at=now,
+            actor_user_id=actor_user_id,
+            actor_device_id=actor_device_id,
+            detail=entry,
+        )
+    )
+    lead.status = target
+    lead.status_reason = reason
+    if value is not None:
+        lead.deal_value = value

@@ -62,6 +62,7 @@ class ActivityKind(enum.StrEnum):
     EDITED = "edited"
     MERGED = "merged"
     RECAPTURED = "recaptured"  # the person had asked to be forgotten (server/privacy)
+    CRM_SYNCED = "crm_synced"  # pushed to the event's CRM (server/crm/)
 
 
 class Lead(db.Model):

@@ -17,13 +17,15 @@ from server.alerts.models import AlertKind
 from server.alerts.outbox import alert_rows, insert_new_alerts, write_jobs
 from server.attendees.filling import fill_captured
 from server.auth.principal import Principal
+from server.crm import outbox as crm_outbox
+from server.crm.outbox import CapturedPushes, active_connection
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail, fail_validation
-from server.events.models import DEFAULT_DISQUALIFICATION_REASONS, Event
+from server.events.models import Event
 from server.extensions import db
 from server.leads.access import visible_leads
-from server.leads.lifecycle import chosen_reason, outcome_errors, transition_error
+from server.leads.lifecycle import TransitionRefused, change_status
 from server.leads.merging import (
     DuplicateFinder,
     duplicate_record,
@@ -60,6 +62,10 @@ PLAIN_COLUMNS = (
 EDITABLE_FIELDS = frozenset(
     {*PLAIN_COLUMNS, "email", "phone", "answers", "products", "consent"} - {"source"}
 )
+
+
+# Edits to these change what the CRM's context note says.
+CONTEXT_FIELDS = frozenset({"notes", "answers", "products", "rating"})
 
 
 class LeadRejected(Exception):
@@ -186,6 +192,11 @@ class CapturedLeads:
         return load_people(self.device.event)
 
     @functools.cached_property
+    def crm_pushes(self) -> CapturedPushes:
+        """Return the CRM jobs of this push's leads (one look-up of the event's connection)."""
+        return CapturedPushes(active_connection(self.device.event_id))
+
+    @functools.cached_property
     def router(self) -> Router:
         """Return the event's router."""
         return Router(self.device.event, self.people)
@@ -281,6 +292,8 @@ class CapturedLeads:
         purposes = (fields.get("consent") or {}).get("purposes")
         event = self.device.event
         self.alerts += thank_you.rows_for_capture(event, row, purposes, now, self.alerts)
+        # The event's CRM, when it has one and consent allows sales follow-up (server/crm/).
+        self.crm_pushes.add(row, purposes, now)
 
     def _merge_into(
         self, primary: Lead | dict[str, Any], row: dict[str, Any], now: datetime
@@ -298,6 +311,8 @@ class CapturedLeads:
                     _score_columns(self.device.event, primary["answers"], primary["products"])
                 )
             return
+        # The CRM record gets this capture's context too (its note lists repeat captures).
+        crm_outbox.request_update(primary, note=True)
         changes = merged_changes(lead_values(primary), row)
         if not changes:
             return
@@ -321,6 +336,8 @@ class CapturedLeads:
             db.session.execute(insert(Lead.__table__), self.leads)
             db.session.execute(insert(Activity.__table__), self.activities)
         write_jobs(self.alerts)
+        if "crm_pushes" in self.__dict__:
+            self.crm_pushes.insert()
         self.leads, self.activities, self.alerts = [], [], []
         # Inserted rows are found in the database from now on, where changes to them stick.
         self.duplicates.forget_batch()
@@ -431,6 +448,9 @@ def edit_fields(
         _log(lead, ActivityKind.EDITED, principal, fields=changed)
     if "consent" in changed:
         record_changed_consent(lead, fields["consent"], editor)
+    if changed:
+        # The CRM record follows the edit; a changed note, answers or rating earn a new note.
+        crm_outbox.request_update(lead, note=bool(CONTEXT_FIELDS & set(changed)))
     if {"consent", "email"} & set(changed):
         # Consent (or an address) given later: the thank-you is owed now, if never queued.
         purposes = (fields.get("consent") or {}).get("purposes")
@@ -448,47 +468,27 @@ def _reassign(lead: Lead, principal: Principal, owner_id: int) -> None:
     _log(lead, kind, principal, from_owner_id=lead.owner_id, to_owner_id=owner.id, rule="manual")
     lead.owner_id = owner.id
     lead.assigned_at = utcnow()
+    crm_outbox.request_update(lead)  # the CRM record's owner follows
     # The new owner hears of it like of a new lead (once: the outbox key is per rep).
     insert_new_alerts(alert_rows(lead.event, owner, lead.id, AlertKind.NEW_LEAD, utcnow()))
     if lead.status == LeadStatus.NEW:
         lead.status = LeadStatus.ASSIGNED
 
 
-# Reaching any of these means sales spoke to the visitor.
-CONTACTED_OR_LATER = frozenset(
-    {LeadStatus.CONTACTED, LeadStatus.MEETING, LeadStatus.QUALIFIED, LeadStatus.WON}
-)
-
-
 def _change_status(lead: Lead, principal: Principal, changes: dict[str, Any]) -> None:
-    target: LeadStatus = changes["status"]
-    reason, value = changes.get("reason"), changes.get("value")
-    problem = transition_error(lead.status, target, has_owner=lead.owner_id is not None)
-    if problem:
-        fail(409, problem)
-    allowed = lead.event.disqualification_reasons or list(DEFAULT_DISQUALIFICATION_REASONS)
-    missing = outcome_errors(target, reason=reason, value=value, allowed_reasons=allowed)
-    if missing:
-        fail(422, next(iter(missing.values()))[0], errors={"json": missing})
-    if target == LeadStatus.DISQUALIFIED:
-        reason = chosen_reason(reason, allowed)
-    kind = ActivityKind.STATUS_CHANGED
-    now = utcnow()
-    if target == LeadStatus.ACKNOWLEDGED:
-        lead.acknowledged_at = now
-        kind = ActivityKind.ACKNOWLEDGED
-    elif target in CONTACTED_OR_LATER and lead.first_contact_at is None:
-        lead.first_contact_at = now
-    detail: dict[str, Any] = {"from": lead.status.value, "to": target.value}
-    if reason:
-        detail["reason"] = reason
-    if value is not None:
-        detail["value"] = str(value)
-    _log(lead, kind, principal, **detail)
-    lead.status = target
-    lead.status_reason = reason
-    if value is not None:
-        lead.deal_value = value
+    try:
+        change_status(
+            lead,
+            changes["status"],
+            reason=changes.get("reason"),
+            value=changes.get("value"),
+            actor_user_id=principal.user.id if principal.user else None,
+            actor_device_id=principal.device.id if principal.device else None,
+        )
+    except TransitionRefused as refused:
+        if refused.status == 422:
+            fail(422, refused.message, errors={"json": refused.errors})
+        fail(refused.status, refused.message)
 
 
 def change_lead(principal: Principal, lead: Lead, changes: dict[str, Any]) -> Lead:

@@ -1,0 +1,135 @@
+"""Connect an event to a CRM, change or remove the connection, and test it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from server.alerts.destinations import (
+    DestinationRefused,
+    check_destination,
+    parse_networks,
+)
+from server.crm.base import CrmError
+from server.crm.credentials import CredentialsUnreadable, seal, unseal
+from server.crm.models import CrmConnection
+from server.crm.registry import build, default_fields
+from server.errors import fail
+from server.events.models import Event
+from server.extensions import db
+
+# A connection test answers within this, whatever the delivery timeout is.
+TEST_TIMEOUT_SECONDS = 10.0
+
+
+def connection_of(event_id: int) -> CrmConnection | None:
+    """Return the event's CRM connection, if any (404 when the event does not exist)."""
+    if db.session.get(Event, event_id) is None:
+        fail(404, "No such event.")
+    return db.session.scalar(select(CrmConnection).where(CrmConnection.event_id == event_id))
+
+
+def _check_url(url: str | None) -> None:
+    if not url:
+        return
+    allowed = parse_networks(current_app.config["LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS"])
+    try:
+        check_destination(url, allowed)
+    except DestinationRefused as refused:
+        fail(
+            422,
+            f"The CRM address is refused: {refused}.",
+            errors={"json": {"base_url": [str(refused)]}},
+        )
+
+
+def save(event_id: int, data: dict[str, Any]) -> CrmConnection:
+    """Create or change the event's CRM connection; a token given replaces the stored one."""
+    connection = connection_of(event_id)
+    _check_url(data.get("base_url"))
+    secret_key = current_app.config["SECRET_KEY"]
+    if connection is None:
+        if not data.get("token"):
+            fail(422, "Give the CRM's token.", errors={"json": {"token": ["Required."]}})
+        connection = CrmConnection(
+            event_id=event_id,
+            kind=data["kind"],
+            # Outcomes are read from now on (epoch ms: every connector's first cursor).
+            poll_cursor=str(int(time.time() * 1000)),
+        )
+        db.session.add(connection)
+    elif data.get("kind", connection.kind) != connection.kind and not data.get("token"):
+        fail(422, "A different CRM needs its own token.", errors={"json": {"token": ["Required."]}})
+    for name in ("kind", "base_url", "enabled"):
+        if name in data:
+            setattr(connection, name, data[name])
+    for name in ("field_mapping", "owner_mapping"):
+        if name in data:
+            setattr(connection, name, dict(data[name] or {}))
+    if data.get("token"):
+        connection.credentials = seal(secret_key, event_id, {"token": data["token"]})
+    if data.get("webhook_secret"):
+        connection.webhook_secret = seal(secret_key, event_id, {"secret": data["webhook_secret"]})
+    db.session.commit()
+    return connection
+
+
+def remove(event_id: int) -> None:
+    """Disconnect the event from its CRM (records already made stay in the CRM)."""
+    connection = connection_of(event_id)
+    if connection is None:
+        fail(404, "This event has no CRM connection.")
+    db.session.delete(connection)
+    db.session.commit()
+
+
+def webhook_secret(connection: CrmConnection) -> str | None:
+    """Return the connection's webhook secret in clear (for checking a signature only)."""
+    if not connection.webhook_secret:
+        return None
+    try:
+        values = unseal(
+            current_app.config["SECRET_KEY"], connection.event_id, connection.webhook_secret
+        )
+    except CredentialsUnreadable:
+        return None
+    return values.get("secret")
+
+
+def test(event_id: int) -> dict[str, Any]:
+    """Make one authenticated call to the event's CRM; say whether it worked, and why not."""
+    connection = connection_of(event_id)
+    if connection is None:
+        fail(404, "This event has no CRM connection.")
+    try:
+        secrets = unseal(current_app.config["SECRET_KEY"], event_id, connection.credentials)
+    except CredentialsUnreadable:
+        return {"ok": False, "message": "The stored token does not decrypt; enter it again."}
+    timeout = min(TEST_TIMEOUT_SECONDS, current_app.config["LEADBRIDGE_CRM_TIMEOUT_SECONDS"])
+    connector = build(connection.kind, secrets, connection.base_url, timeout)
+    try:
+        said = connector.check()
+    except CrmError as error:
+        return {"ok": False, "message": str(error)}
+    return {"ok": True, "message": said}
+
+
+def describe(connection: CrmConnection) -> dict[str, Any]:
+    """Return what the API and pages show of a connection: never its token or secret."""
+    defaults = default_fields(connection.kind)
+    return {
+        "id": connection.id,
+        "event_id": connection.event_id,
+        "kind": connection.kind,
+        "base_url": connection.base_url,
+        "field_mapping": {**defaults, **(connection.field_mapping or {})},
+        "owner_mapping": connection.owner_mapping or {},
+        "enabled": connection.enabled,
+        "has_token": bool(connection.credentials),
+        "has_webhook_secret": bool(connection.webhook_secret),
+        "webhook_path": f"/api/v1/crm/webhooks/{connection.id}",
+        "polled_at": connection.polled_at,
+    }

@@ -1,0 +1,431 @@
+"""Loopback CRM servers for tests and benchmarks, answering as the CRMs' API references say.
+
+The live CRMs cannot be reached from here, so each fake implements the endpoints its
+connector uses, with the request shapes, auth headers, pagination and error bodies of
+the contract fixtures in tests/contracts/. Faults can be scripted (``fail_next``) or
+drawn at random (``fault_rates``): a 500, a 429 with Retry-After, a 401, or a timeout
+*after the write* (the record is stored, then the answer never comes in time), which is
+what tests a connector's idempotency. Every request is recorded. Loopback only; every
+wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, unquote, urlsplit
+
+CONTRACTS = Path(__file__).resolve().parent / "contracts"
+LOOPBACK = "127.0.0.1"
+
+
+def contract(name: str) -> dict[str, Any]:
+    """Return the contract fixtures of one CRM (tests/contracts/NAME.json)."""
+    return json.loads((CONTRACTS / f"{name}.json").read_text())
+
+
+class Reply(Exception):
+    """Answer the request with this status, body and headers (raised by routes)."""
+
+    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+class Recorded:
+    """One request the fake received."""
+
+    def __init__(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: Any
+    ):
+        self.method, self.path, self.query, self.headers, self.body = (
+            method,
+            path,
+            query,
+            headers,
+            body,
+        )
+
+
+class FakeCrm:
+    """A threaded HTTP server on loopback with fault injection; subclasses add the routes."""
+
+    name = "crm"
+
+    def __init__(self, *, seed: int = 7, hang_seconds: float = 2.0):
+        self.contract = contract(self.name)
+        self.lock = threading.RLock()
+        self.requests: list[Recorded] = []
+        # Scripted faults, consumed one per matching request: "500", "429", "401", "timeout".
+        self.fail_next: list[str] = []
+        # Only requests whose "METHOD path" starts with this take scripted faults ("" = all).
+        self.fail_only: str = ""
+        # Random faults: {"500": 0.05, "429": 0.05, "timeout": 0.02}.
+        self.fault_rates: dict[str, float] = {}
+        self.faults_served: dict[str, int] = {}
+        self.hang_seconds = hang_seconds
+        self.rng = random.Random(seed)
+        self.valid_tokens: set[str] = set()
+        self._next_id = 500
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                return
+
+            def _handle(self) -> None:
+                owner._serve(self)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        """Return the base URL the connector is pointed at."""
+        return f"http://{LOOPBACK}:{self.server.server_address[1]}"
+
+    def new_id(self) -> str:
+        """Return a fresh numeric record id, as string."""
+        with self.lock:
+            self._next_id += 1
+            return str(self._next_id)
+
+    def fixture(self, name: str) -> dict[str, Any]:
+        """Return a copy of a contract response body."""
+        return json.loads(json.dumps(self.contract[name]["response"]["body"]))
+
+    def error(self, name: str) -> Reply:
+        """Return the documented error reply of contract entry name."""
+        response = self.contract[name]["response"]
+        return Reply(response["status"], self.fixture(name), dict(response.get("headers", {})))
+
+    # What subclasses implement.
+    def authorized(self, headers: Any, query: dict[str, list[str]]) -> bool:
+        """Tell whether the request carries a valid credential."""
+        raise NotImplementedError
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
+        """Handle one request; raise Reply with the answer."""
+        raise NotImplementedError
+
+    def _fault(self, method: str, path: str) -> str | None:
+        with self.lock:
+            if self.fail_next and f"{method} {path}".startswith(self.fail_only):
+                return self.fail_next.pop(0)
+            draw = self.rng.random()
+            for fault, rate in self.fault_rates.items():
+                if draw < rate:
+                    return fault
+                draw -= rate
+        return None
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        path, query = unquote(parts.path), parse_qs(parts.query)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        with self.lock:
+            self.requests.append(Recorded(handler.command, path, query, handler.headers, body))
+        fault = self._fault(handler.command, path)
+        if fault:
+            with self.lock:
+                self.faults_served[fault] = self.faults_served.get(fault, 0) + 1
+        try:
+            if fault == "500":
+                raise self.error("server_error")
+            if fault == "429":
+                raise self.error("rate_limited")
+            if fault == "401" or not self.authorized(handler.headers, query):
+                raise self.error("unauthorized")
+            self.route(handler.command, path, query, body)
+            raise Reply(500, {"error": "route gave no answer"})
+        except Reply as reply:
+            if fault == "timeout":
+                # The write above happened; the answer comes too late for the client.
+                time.sleep(self.hang_seconds)
+            self._answer(handler, reply)
+
+    @staticmethod
+    def _answer(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+        data = b"" if reply.body is None else json.dumps(reply.body).encode()
+        try:
+            handler.send_response(reply.status)
+            for name, value in reply.headers.items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Type", "application/json;charset=utf-8")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            handler.wfile.flush()
+        except OSError:
+            pass  # the client gave up (a timeout fault): nothing to answer
+
+    def calls(self, method: str | None = None, prefix: str = "") -> list[Recorded]:
+        """Return the recorded requests with this method and path prefix."""
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and r.path.startswith(prefix)
+            ]
+
+
+def _iso(moment: float) -> str:
+    return (
+        datetime.fromtimestamp(moment, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _millis(value: Any) -> int:
+    if value in (None, ""):
+        return 0
+    text = str(value)
+    if text.isdigit():
+        return int(text)
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+class FakeHubSpot(FakeCrm):
+    """HubSpot CRM v3 on loopback: contacts (unique email), notes, owners, deals, associations."""
+
+    name = "hubspot"
+
+    def __init__(self, token: str = "pat-test-token", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.valid_tokens = {token}
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.notes: dict[str, dict[str, Any]] = {}
+        self.deals: dict[str, dict[str, Any]] = {}
+        self.owners: list[dict[str, Any]] = []
+        # email -> time.perf_counter() when its contact was first written (benchmarks).
+        self.created_at: dict[str, float] = {}
+        self.on_create: Callable[[str], None] | None = None
+        self._clock = time.time()
+
+    def _now(self) -> float:
+        # Strictly increasing: HubSpot's modification stamps have millisecond resolution.
+        with self.lock:
+            self._clock = max(time.time(), self._clock + 0.001)
+            return self._clock
+
+    def authorized(self, headers: Any, query: dict[str, list[str]]) -> bool:
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        return scheme == "Bearer" and token in self.valid_tokens
+
+    def add_owner(self, email: str) -> str:
+        """Add a HubSpot user (owner) with this email; return its owner id."""
+        owner = dict(self.fixture("owners_by_email")["results"][0])
+        owner.update(id=self.new_id(), email=email)
+        self.owners.append(owner)
+        return owner["id"]
+
+    def _object(self, object_id: str, properties: dict[str, Any], created: float) -> dict[str, Any]:
+        return {
+            "id": object_id,
+            "properties": {**properties, "hs_object_id": object_id},
+            "createdAt": _iso(created),
+            "updatedAt": properties.get("lastmodifieddate")
+            or properties.get("hs_lastmodifieddate")
+            or _iso(created),
+            "archived": False,
+        }
+
+    def _write_contact(self, contact_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        now = self._now()
+        with self.lock:
+            contact = self.contacts.setdefault(
+                contact_id, {"properties": {"createdate": _iso(now)}, "created": now}
+            )
+            contact["properties"].update(
+                {k: (None if v is None else str(v)) for k, v in properties.items()}
+            )
+            contact["properties"]["lastmodifieddate"] = _iso(now)
+            return self._object(contact_id, contact["properties"], contact["created"])
+
+    def set_lead_status(self, contact_id: str, value: str) -> None:
+        """Play a rep setting the contact's lead status in HubSpot."""
+        self._write_contact(contact_id, {"hs_lead_status": value})
+
+    def add_deal(
+        self, contact_id: str, stage: str, amount: str | None = None, reason: str | None = None
+    ) -> str:
+        """Play a rep opening (or moving) a deal for the contact; return the deal id."""
+        deal_id = self.new_id()
+        self.move_deal(deal_id, stage, amount, reason, contact_id)
+        return deal_id
+
+    def move_deal(
+        self,
+        deal_id: str,
+        stage: str,
+        amount: str | None = None,
+        reason: str | None = None,
+        contact_id: str | None = None,
+    ) -> None:
+        """Set a deal's stage (and amount or lost reason)."""
+        now = self._now()
+        with self.lock:
+            deal = self.deals.setdefault(
+                deal_id, {"properties": {}, "contacts": [], "created": now}
+            )
+            if contact_id:
+                deal["contacts"].append(contact_id)
+            deal["properties"].update(
+                dealstage=stage,
+                amount=amount,
+                closed_lost_reason=reason,
+                hs_lastmodifieddate=_iso(now),
+            )
+
+    def by_email(self, email: str) -> list[str]:
+        """Return the ids of contacts with this email (more than one would be a duplicate)."""
+        with self.lock:
+            return [i for i, c in self.contacts.items() if c["properties"].get("email") == email]
+
+    def _search(self, records: dict[str, dict[str, Any]], body: dict[str, Any]) -> Reply:
+        filters = body["filterGroups"][0]["filters"]
+        with self.lock:
+            items = [(i, dict(r["properties"]), r["created"]) for i, r in records.items()]
+        for rule in filters:
+            name, op, value = rule["propertyName"], rule["operator"], rule["value"]
+            if op == "EQ":
+                items = [item for item in items if item[1].get(name) == value]
+            elif op == "GTE":
+                items = [item for item in items if _millis(item[1].get(name)) >= int(value)]
+            else:
+                raise Reply(
+                    400,
+                    {
+                        "status": "error",
+                        "message": f"operator {op}",
+                        "category": "VALIDATION_ERROR",
+                    },
+                )
+        for sort in body.get("sorts", []):
+            items.sort(key=lambda item: (_millis(item[1].get(sort["propertyName"])), int(item[0])))
+        start = int(body.get("after") or 0)
+        limit = int(body.get("limit", 10))
+        page = items[start : start + limit]
+        wanted = set(body.get("properties") or [])
+        answer: dict[str, Any] = {
+            "total": len(items),
+            "results": [
+                self._object(i, {k: v for k, v in props.items() if k in wanted}, created)
+                for i, props, created in page
+            ],
+        }
+        if start + limit < len(items):
+            after = str(start + limit)
+            answer["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
+        raise Reply(200, answer)
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
+        base = "/crm/v3/objects/contacts"
+        if method == "POST" and path == base:
+            properties = body["properties"]
+            email = properties.get("email")
+            if email and self.by_email(email):
+                reply = self.error("contact_exists")
+                reply.body["message"] = (
+                    f"Contact already exists. Existing ID: {self.by_email(email)[0]}"
+                )
+                raise reply
+            contact_id = self.new_id()
+            created = self._write_contact(contact_id, properties)
+            if email:
+                with self.lock:
+                    self.created_at.setdefault(email, time.perf_counter())
+            raise Reply(201, created)
+        if method == "POST" and path == f"{base}/search":
+            self._search(self.contacts, body)
+        if path.startswith(f"{base}/"):
+            key = path[len(base) + 1 :]
+            if query.get("idProperty") == ["email"]:
+                found = self.by_email(key)
+                key = found[0] if found else ""
+            if key not in self.contacts:
+                raise self.error("contact_not_found")
+            if method == "GET":
+                with self.lock:
+                    contact = self.contacts[key]
+                    raise Reply(
+                        200, self._object(key, dict(contact["properties"]), contact["created"])
+                    )
+            if method == "PATCH":
+                raise Reply(200, self._write_contact(key, body["properties"]))
+        if method == "POST" and path == "/crm/v3/objects/notes":
+            note_id = self.new_id()
+            targets = [a["to"]["id"] for a in body.get("associations", [])]
+            with self.lock:
+                self.notes[note_id] = {"properties": body["properties"], "contacts": targets}
+            raise Reply(201, self._object(note_id, body["properties"], self._now()))
+        if method == "GET" and path == "/crm/v3/owners/":
+            email = (query.get("email") or [None])[0]
+            raise Reply(
+                200, {"results": [o for o in self.owners if email in (None, o["email"])][:1]}
+            )
+        if method == "POST" and path == "/crm/v3/objects/deals/search":
+            self._search(self.deals, body)
+        if (
+            method == "GET"
+            and path.startswith("/crm/v4/objects/deals/")
+            and path.endswith("/associations/contacts")
+        ):
+            deal_id = path.split("/")[5]
+            with self.lock:
+                contacts = list(self.deals.get(deal_id, {}).get("contacts", []))
+            raise Reply(
+                200,
+                {
+                    "results": [
+                        {
+                            "toObjectId": int(c),
+                            "associationTypes": [
+                                {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}
+                            ],
+                        }
+                        for c in contacts
+                    ]
+                },
+            )
+        raise Reply(
+            404,
+            {
+                "status": "error",
+                "message": f"no route {method} {path}",
+                "category": "OBJECT_NOT_FOUND",
+            },
+        )

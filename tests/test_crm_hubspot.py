@@ -1,0 +1,534 @@
+"""HubSpot end to end: leads pushed through the outbox to a loopback HubSpot, faults, outcomes back.
+
+The loopback server (tests/crm_peers.py) answers as HubSpot's CRM v3 reference documents,
+with the bodies of tests/contracts/hubspot.json; the connector is hubspot-api-client.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.alerts.dispatcher import Dispatcher
+from server.alerts.models import JobStatus
+from server.crm.hubspot import HubSpotConnector
+from server.crm.models import CrmConnection, CrmRecord
+from server.extensions import db
+from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
+from tests.alerting import Clock, smtp_for
+from tests.crm_peers import FakeHubSpot
+from tests.crm_setup import TOKEN, connect, crm_jobs, deliver_until_settled
+from tests.helpers import ApiHelper, Booth
+from tests.peers import SmtpRecorder
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpRecorder]:
+    """Deliver the reps' alert emails to a loopback recorder; CRM calls time out quickly."""
+    monkeypatch.setitem(app.config, "LEADBRIDGE_CRM_TIMEOUT_SECONDS", 0.5)
+    with smtp_for(app, monkeypatch, max_attempts=5) as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def hubspot(booth: Booth) -> Iterator[FakeHubSpot]:
+    """Run a loopback HubSpot that knows the booth's rep as an owner."""
+    with FakeHubSpot(TOKEN, hang_seconds=1.5) as fake:
+        fake.rep_owner_id = fake.add_owner(booth.rep.email)
+        yield fake
+
+
+@pytest.fixture
+def connected(client: FlaskClient, booth: Booth, hubspot: FakeHubSpot) -> dict:
+    """Connect the booth's event to the loopback HubSpot."""
+    return connect(client, booth, "hubspot", hubspot.url, webhook_secret="client-secret")
+
+
+def capture(api: ApiHelper, booth: Booth, **overrides: object) -> dict:
+    """Capture a lead at the booth (it routes to the booth's only rep)."""
+    return api.capture(booth.tablet, booth.staff, **overrides)
+
+
+def record_of(app: Flask, lead_id: str) -> CrmRecord:
+    with app.app_context():
+        record = db.session.scalar(
+            db.select(CrmRecord).where(CrmRecord.lead_id == __import__("uuid").UUID(lead_id))
+        )
+        assert record is not None
+        db.session.expunge(record)
+        return record
+
+
+def test_a_lead_becomes_a_contact_with_its_context(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    lead = capture(api, booth, notes="Wants a demo next week.")
+    deliver_until_settled(dispatcher, clock)
+
+    [contact_id] = hubspot.by_email(lead["email"])
+    properties = hubspot.contacts[contact_id]["properties"]
+    assert properties["firstname"] == "Ann" and properties["company"] == "Example GmbH"
+    assert properties["leadbridge_source"] == "Trade Show"
+    assert properties["leadbridge_campaign"] == "TEST-26"
+    # The owner mapped from the leadbridge rep to the HubSpot user by email.
+    assert properties["hubspot_owner_id"] == hubspot.rep_owner_id
+    [note] = hubspot.notes.values()
+    assert note["contacts"] == [contact_id]
+    body = note["properties"]["hs_note_body"]
+    for expected in (
+        "Test Expo",
+        "Booth: B1",
+        "Budget?: Yes",
+        "Wants a demo",
+        "Scanner",
+        "Consent: given, wording version 1",
+        "Score:",
+    ):
+        assert expected in body
+    assert record_of(app, lead["id"]).record_id == contact_id
+    with app.app_context():
+        [job] = crm_jobs()
+        assert job.status == JobStatus.DELIVERED
+        synced = db.session.scalars(
+            db.select(Activity).where(Activity.kind == ActivityKind.CRM_SYNCED)
+        ).all()
+        assert [a.detail["record_id"] for a in synced] == [contact_id]
+
+
+def test_an_existing_contact_is_found_by_email_and_updated(
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    existing = hubspot.new_id()
+    hubspot._write_contact(existing, {"email": "ann.known@example.com", "firstname": "A."})
+    capture(api, booth, email="ann.known@example.com")
+    deliver_until_settled(dispatcher, clock)
+
+    assert hubspot.by_email("ann.known@example.com") == [existing]
+    assert hubspot.contacts[existing]["properties"]["firstname"] == "Ann"
+    assert not hubspot.calls("POST", "/crm/v3/objects/contacts") or all(
+        call.path.endswith("/search") for call in hubspot.calls("POST", "/crm/v3/objects/contacts")
+    )
+
+
+def test_a_lead_without_email_is_found_by_phone(
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    existing = hubspot.new_id()
+    hubspot._write_contact(existing, {"phone": "+49301234567", "firstname": "A."})
+    capture(api, booth, email=None, phone="030 1234567")
+    deliver_until_settled(dispatcher, clock)
+
+    assert list(hubspot.contacts) == [existing]
+    assert hubspot.contacts[existing]["properties"]["firstname"] == "Ann"
+
+
+def test_a_429_waits_as_long_as_retry_after_says(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    hubspot.contract["rate_limited"]["response"]["headers"]["Retry-After"] = "30"
+    hubspot.fail_only, hubspot.fail_next = "GET /crm/v3/objects/contacts/", ["429"]
+    lead = capture(api, booth)
+    dispatcher.run_once()
+    with app.app_context():
+        [job] = crm_jobs()
+        assert job.status == JobStatus.PENDING and "429" in job.last_error
+        # The backoff alone would be at most a second or two: Retry-After is the floor.
+        assert job.next_attempt_at >= clock() + timedelta(seconds=29)
+    clock.advance(seconds=20)
+    dispatcher.run_once()
+    assert hubspot.by_email(lead["email"]) == []
+    clock.advance(seconds=11)
+    dispatcher.run_once()
+    assert len(hubspot.by_email(lead["email"])) == 1
+
+
+def test_a_401_is_a_dead_letter_with_a_clear_reason_and_can_be_retried(
+    app: Flask,
+    client: FlaskClient,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    hubspot.valid_tokens = {"pat-rotated"}
+    lead = capture(api, booth)
+    dispatcher.run_once()
+    dead = client.get("/api/v1/alerts?status=dead&kind=crm_sync", headers=booth.admin.headers)
+    [item] = dead.json["items"]
+    assert item["attempts"] == 1, "a refused token is not retried"
+    assert "401" in item["last_error"] and "credentials were refused" in item["last_error"]
+    assert item["target"] == "hubspot"
+
+    # The admin enters the new token, then retries from the Undelivered page's API.
+    connect(client, booth, "hubspot", hubspot.url, token="pat-rotated")
+    retried = client.post(f"/api/v1/alerts/{item['id']}/retry", headers=booth.admin.headers)
+    assert retried.status_code == 200
+    deliver_until_settled(dispatcher, clock)
+    assert len(hubspot.by_email(lead["email"])) == 1
+
+
+def test_5xx_answers_are_retried_until_delivered(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    hubspot.fail_only = "GET /crm/v3/objects/contacts/"
+    hubspot.fail_next = ["500", "500", "500"]
+    lead = capture(api, booth)
+    dispatcher.run_once()
+    with app.app_context():
+        assert crm_jobs()[0].status == JobStatus.PENDING
+    deliver_until_settled(dispatcher, clock)
+    assert len(hubspot.by_email(lead["email"])) == 1
+    with app.app_context():
+        [job] = crm_jobs()
+        assert job.status == JobStatus.DELIVERED and job.attempts == 4
+
+
+@pytest.mark.parametrize("identity", ["email", "phone"])
+def test_a_timeout_after_the_create_reached_hubspot_does_not_duplicate(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    identity: str,
+):
+    # The first round's poll of outcomes goes first; then the lead's own calls.
+    dispatcher.run_once()
+    # The create times out after writing (a phone-only lead's search passes first).
+    hubspot.fail_only = "POST /crm/v3/objects/contacts"
+    hubspot.fail_next = ["timeout"] if identity == "email" else [None, "timeout"]
+    if identity == "email":
+        lead = capture(api, booth)
+    else:
+        lead = capture(api, booth, email=None, phone="030 7654321")
+    dispatcher.run_once()
+    with app.app_context():
+        [job] = crm_jobs()
+        assert job.status == JobStatus.PENDING and "Timeout" in job.last_error
+    assert len(hubspot.contacts) == 1, "the create reached HubSpot before the timeout"
+    time.sleep(1.2)  # the fake finishes its late answer
+    deliver_until_settled(dispatcher, clock)
+    assert len(hubspot.contacts) == 1
+    [contact] = hubspot.contacts.values()
+    assert contact["properties"].get("email") == (lead["email"] if identity == "email" else None)
+    with app.app_context():
+        assert crm_jobs()[0].status == JobStatus.DELIVERED
+
+
+def test_a_timeout_after_the_record_is_known_updates_that_record(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    hubspot.fail_only = "POST /crm/v3/objects/notes"
+    hubspot.fail_next = ["500"]
+    lead = capture(api, booth)
+    dispatcher.run_once()
+    [contact_id] = hubspot.by_email(lead["email"])
+    assert record_of(app, lead["id"]).record_id == contact_id, "stored before the note is sent"
+    reads_before = len(hubspot.calls("GET", "/crm/v3/objects/contacts"))
+    deliver_until_settled(dispatcher, clock)
+    assert hubspot.by_email(lead["email"]) == [contact_id]
+    assert len(hubspot.calls("GET", "/crm/v3/objects/contacts")) == reads_before
+    assert hubspot.calls("PATCH", f"/crm/v3/objects/contacts/{contact_id}")
+    assert len(hubspot.notes) == 1
+
+
+def test_an_edit_and_a_new_owner_update_the_contact(
+    app: Flask,
+    client: FlaskClient,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    lead = capture(api, booth)
+    deliver_until_settled(dispatcher, clock)
+    edited = client.patch(
+        f"/api/v1/leads/{lead['id']}",
+        json={"company": "Renamed AG"},
+        headers=booth.marketer.headers,
+    )
+    assert edited.status_code == 200, edited.json
+    deliver_until_settled(dispatcher, clock)
+    [contact_id] = hubspot.by_email(lead["email"])
+    assert hubspot.contacts[contact_id]["properties"]["company"] == "Renamed AG"
+    assert len(hubspot.notes) == 1, "a company change needs no second note"
+    record = record_of(app, lead["id"])
+    assert (record.wanted, record.pushed) == (2, 2)
+
+
+def test_a_merged_capture_updates_the_contact_and_adds_its_context(
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    first = capture(api, booth, email="same.person@example.com")
+    deliver_until_settled(dispatcher, clock)
+    capture(api, booth, email="same.person@example.com", notes="Came back with a colleague.")
+    deliver_until_settled(dispatcher, clock)
+    assert len(hubspot.by_email(first["email"])) == 1
+    assert len(hubspot.notes) == 2
+    assert any(
+        "Came back with a colleague" in n["properties"]["hs_note_body"]
+        for n in hubspot.notes.values()
+    )
+
+
+@pytest.mark.parametrize(
+    "consent",
+    [
+        {"given": False},
+        {"given": True, "version": 1, "purposes": ["marketing_email"]},
+    ],
+)
+def test_consent_without_sales_follow_up_is_not_pushed(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    consent: dict,
+):
+    capture(api, booth, consent=consent)
+    deliver_until_settled(dispatcher, clock)
+    with app.app_context():
+        assert crm_jobs() == []
+    assert hubspot.contacts == {}
+
+
+def test_consent_for_sales_follow_up_is_pushed(
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    consent = {"given": True, "version": 1, "purposes": ["sales_follow_up"]}
+    lead = capture(api, booth, consent=consent)
+    deliver_until_settled(dispatcher, clock)
+    assert len(hubspot.by_email(lead["email"])) == 1
+
+
+def _poll_now(app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(db.update(CrmConnection).values(polled_at=None))
+        db.session.commit()
+
+
+def test_outcomes_come_back_through_the_lifecycle(
+    app: Flask,
+    client: FlaskClient,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    contacted, won, lost = (capture(api, booth) for _ in range(3))
+    deliver_until_settled(dispatcher, clock)
+    ids = {lead["id"]: hubspot.by_email(lead["email"])[0] for lead in (contacted, won, lost)}
+    hubspot.set_lead_status(ids[contacted["id"]], "CONNECTED")
+    hubspot.add_deal(ids[won["id"]], "closedwon", amount="1500.00")
+    hubspot.add_deal(ids[lost["id"]], "closedlost", reason="Chose a competitor")
+    _poll_now(app)
+    dispatcher.run_once()
+
+    with app.app_context():
+        status = {str(lead.id): lead for lead in db.session.scalars(db.select(Lead))}
+        assert status[contacted["id"]].status == LeadStatus.CONTACTED
+        assert status[won["id"]].status == LeadStatus.WON
+        assert str(status[won["id"]].deal_value) == "1500.00"
+        assert status[lost["id"]].status == LeadStatus.LOST
+        assert status[lost["id"]].status_reason == "Chose a competitor"
+        changes = db.session.scalars(
+            db.select(Activity).where(Activity.kind == ActivityKind.STATUS_CHANGED)
+        ).all()
+        assert {a.detail["crm"] for a in changes} == {"hubspot"}
+    stats = client.get(f"/api/v1/events/{booth.event['id']}/stats", headers=booth.marketer.headers)
+    funnel = {stage["stage"]: stage["leads"] for stage in stats.json["funnel"]}
+    assert funnel["contacted"] >= 2 and funnel["won"] == 1
+
+    # The same changes read again change nothing.
+    _poll_now(app)
+    dispatcher.run_once()
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                db.select(db.func.count())
+                .select_from(Activity)
+                .where(Activity.kind == ActivityKind.STATUS_CHANGED)
+            )
+            == 3
+        )
+
+
+def test_changes_are_read_page_by_page_and_the_cursor_moves(hubspot: FakeHubSpot):
+    for index in range(250):
+        hubspot._write_contact(hubspot.new_id(), {"email": f"p{index}@example.com"})
+    connector = HubSpotConnector(TOKEN, hubspot.url, timeout=2)
+    first = connector.changes_since("0", 200)
+    searches = [c for c in hubspot.calls("POST", "/crm/v3/objects/contacts/search")]
+    assert [c.body.get("after") for c in searches] == [None, "100"]
+    assert first.more
+    for index in range(3):
+        hubspot.set_lead_status(list(hubspot.contacts)[index], "CONNECTED")
+    second = connector.changes_since(first.cursor, 200)
+    assert not second.more
+    assert {o.record_id for o in second.outcomes} == set(list(hubspot.contacts)[:3])
+
+
+def _signed(secret: str, url: str, body: bytes, timestamp: int) -> dict[str, str]:
+    source = f"POST{url}{body.decode()}{timestamp}".encode()
+    digest = hmac.new(secret.encode(), source, hashlib.sha256).digest()
+    return {
+        "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
+        "X-HubSpot-Request-Timestamp": str(timestamp),
+        "Content-Type": "application/json",
+    }
+
+
+def test_a_signed_webhook_brings_the_outcome_at_once_and_a_bad_one_is_refused(
+    app: Flask,
+    client: FlaskClient,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    lead = capture(api, booth)
+    deliver_until_settled(dispatcher, clock)
+    [contact_id] = hubspot.by_email(lead["email"])
+    dispatcher.run_once()  # the round's poll: nothing changed yet
+    hubspot.set_lead_status(contact_id, "CONNECTED")
+    event = hubspot.contract["webhook_event"]["request"]["body"]
+    event[0]["objectId"] = int(contact_id)
+    body = json.dumps(event).encode()
+    url = f"http://localhost{connected['webhook_path']}"
+    now_ms = int(time.time() * 1000)
+
+    forged = _signed("not-the-secret", url, body, now_ms)
+    assert client.post(connected["webhook_path"], data=body, headers=forged).status_code == 401
+    stale = _signed("client-secret", url, body, now_ms - 600_000)
+    assert client.post(connected["webhook_path"], data=body, headers=stale).status_code == 401
+    dispatcher.run_once()
+    with app.app_context():
+        assert db.session.get(Lead, __import__("uuid").UUID(lead["id"])).status != "contacted"
+
+    good = _signed("client-secret", url, body, now_ms)
+    answer = client.post(connected["webhook_path"], data=body, headers=good)
+    assert answer.status_code == 204, answer.json
+    dispatcher.run_once()
+    with app.app_context():
+        assert db.session.get(Lead, __import__("uuid").UUID(lead["id"])).status == "contacted"
+
+
+def test_credentials_are_never_returned_stored_in_clear_or_logged(
+    app: Flask,
+    client: FlaskClient,
+    booth: Booth,
+    api: ApiHelper,
+    hubspot: FakeHubSpot,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+):
+    caplog.set_level(logging.DEBUG)
+    secret_token = "pat-na1-very-secret-0123456789"
+    hubspot.valid_tokens = {secret_token}
+    answer = connect(
+        client, booth, "hubspot", hubspot.url, token=secret_token, webhook_secret="hook-secret-xyz"
+    )
+    shown = client.get(f"/api/v1/events/{booth.event['id']}/crm", headers=booth.marketer.headers)
+    for text in (json.dumps(answer), shown.get_data(as_text=True)):
+        assert secret_token not in text and "hook-secret-xyz" not in text
+    assert shown.json["has_token"] is True and "token" not in shown.json
+    with app.app_context():
+        stored = db.session.scalar(db.select(CrmConnection))
+        assert secret_token not in stored.credentials and "hook-secret" not in stored.webhook_secret
+    tested = client.post(
+        f"/api/v1/events/{booth.event['id']}/crm/test", headers=booth.marketer.headers
+    )
+    assert tested.json == {"ok": True, "message": "HubSpot account reached"}
+    capture(api, booth)
+    hubspot.valid_tokens = {"rotated"}
+    dispatcher.run_once()  # a 401: logged as a failure
+    tested = client.post(
+        f"/api/v1/events/{booth.event['id']}/crm/test", headers=booth.marketer.headers
+    )
+    assert tested.json["ok"] is False and "credentials were refused" in tested.json["message"]
+    assert secret_token not in caplog.text and "hook-secret-xyz" not in caplog.text
+    assert "alert" in caplog.text  # the failure was logged, without the token
+
+
+def test_only_managers_see_or_change_the_connection(
+    client: FlaskClient, booth: Booth, hubspot: FakeHubSpot, connected: dict
+):
+    path = f"/api/v1/events/{booth.event['id']}/crm"
+    for person in (booth.rep, booth.staff):
+        assert client.get(path, headers=person.headers).status_code == 403
+        assert client.put(path, json={"kind": "hubspot"}, headers=person.headers).status_code == 403
+    assert client.get(path).status_code == 401
+    bad = client.put(
+        path,
+        json={"kind": "hubspot", "field_mapping": {"email": "e mail"}},
+        headers=booth.marketer.headers,
+    )
+    assert bad.status_code == 422 and bad.json["errors"]
