@@ -74,6 +74,8 @@ class FakeCrm:
         self.hang_seconds = hang_seconds
         self.rng = random.Random(seed)
         self.valid_tokens: set[str] = set()
+        # Called with each request before it is answered (a test looks at leadbridge then).
+        self.on_request: Callable[[Recorded], None] | None = None
         self._next_id = 500
         owner = self
 
@@ -155,8 +157,11 @@ class FakeCrm:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
+        recorded = Recorded(handler.command, path, query, handler.headers, body)
         with self.lock:
-            self.requests.append(Recorded(handler.command, path, query, handler.headers, body))
+            self.requests.append(recorded)
+        if self.on_request is not None:
+            self.on_request(recorded)
         fault = self._fault(handler.command, path)
         if fault:
             with self.lock:
