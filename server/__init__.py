@@ -73,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config.from_environment(app.instance_path, given))
     app.config.update(given)
     config.size_connection_pool(app.config)
+    config.hide_statement_parameters(app.config)
     app.json.sort_keys = False
     app.url_map.converters["id"] = IdConverter
 

@@ -149,6 +149,18 @@ def size_connection_pool(settings: dict[str, Any]) -> None:
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def hide_statement_parameters(settings: dict[str, Any]) -> None:
+    """Keep statement parameters (leads' names, emails, notes) out of database errors.
+
+    SQLAlchemy writes a failed statement's parameters into the exception's message, which
+    reaches logs and tracebacks; hide_parameters leaves them out. Forced on, whatever
+    the engine options say: no deployment wants personal data in its logs.
+    """
+    options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["hide_parameters"] = True
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def instance_dir() -> str | None:
     """Return LEADBRIDGE_INSTANCE_DIR, where the SQLite file and secret key live, if set."""
     return _env("INSTANCE_DIR") or None

@@ -29,10 +29,9 @@ from server.routing.router import Router
 from server.sync.models import MutationReceipt
 from server.sync.push import UNEXPECTED_ERRORS
 from tests.alerting import smtp_for
+from tests.dbfaults import POISON, notes_refused_by_the_database
 from tests.helpers import ApiHelper, Booth, Tablet, create_mutation
 from tests.peers import SmtpRecorder
-
-POISON = "poison pill"
 
 
 def _push(client: FlaskClient, tablet: Tablet, mutations: list[dict[str, Any]]) -> Any:
@@ -40,32 +39,9 @@ def _push(client: FlaskClient, tablet: Tablet, mutations: list[dict[str, Any]]) 
 
 
 @pytest.fixture
-def notes_refused_by_the_database(app: Flask) -> Iterator[None]:
-    """Make the database itself refuse any lead whose notes hold POISON (a real constraint)."""
-    with app.app_context(), db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                sa.text(
-                    "ALTER TABLE leads ADD CONSTRAINT ck_leads_test_poison"
-                    " CHECK (notes IS NULL OR strpos(notes, 'poison') = 0) NOT VALID"
-                )
-            )
-        else:
-            for when in ("INSERT", "UPDATE"):
-                connection.execute(
-                    sa.text(
-                        f"CREATE TRIGGER test_poison_{when.lower()} BEFORE {when} ON leads"
-                        " WHEN instr(NEW.notes, 'poison') > 0"
-                        " BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
-                    )
-                )
-    yield
-    with app.app_context(), db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("ALTER TABLE leads DROP CONSTRAINT ck_leads_test_poison"))
-        else:
-            for when in ("insert", "update"):
-                connection.execute(sa.text(f"DROP TRIGGER test_poison_{when}"))
+def notes_refused(app: Flask) -> Iterator[None]:
+    with notes_refused_by_the_database(app):
+        yield
 
 
 def _receipt(app: Flask, tablet: Tablet, mutation_id: int) -> MutationReceipt:
@@ -82,7 +58,7 @@ def test_a_mutation_the_database_refuses_is_rejected_alone(
     app: Flask,
     booth: Booth,
     client: FlaskClient,
-    notes_refused_by_the_database: None,
+    notes_refused: None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -118,7 +94,7 @@ def test_a_mutation_the_database_refuses_is_rejected_alone(
 
 
 def test_an_edit_the_database_refuses_is_rejected_alone(
-    app: Flask, booth: Booth, client: FlaskClient, notes_refused_by_the_database: None
+    app: Flask, booth: Booth, client: FlaskClient, notes_refused: None
 ) -> None:
     creates = [create_mutation(i, booth.staff.id) for i in (1, 2)]
     assert _push(client, booth.tablet, creates).status_code == 200

@@ -2,9 +2,11 @@
 
 Installed as a log record factory (install_log_scrubbing, called by the application
 factory, so by the server, the CLI and the worker): each record's message and any
-exception text are rewritten when the record is made, before any handler, formatter
-or test capture sees it. Names cannot be recognised reliably, so code must never log
-them; tests/privacy/test_logs.py checks a full capture-sync-alert run for them.
+exception text, with its chained causes, are rewritten when the record is made, before
+any handler, formatter or test capture sees it. Names cannot be recognised reliably, so
+code must never log them, and the values a database error quotes (its statement's
+parameters, PostgreSQL's failing row) are cut out whole; tests/privacy/test_logs.py
+checks a full capture-sync-alert run, and a push failing in the database, for them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 # 7 to 15 digits, optionally after +, with up to two spaces, dots, dashes or brackets between.
 PHONE = re.compile(r"(?<![\w.+-])\+?\(?\d(?:[\s().-]{0,2}\d){6,14}(?![\w-])")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Database errors quote the values they choked on: SQLAlchemy's "[parameters: ...]" line
+# (our engines hide it; an engine made elsewhere may not) and PostgreSQL's DETAIL line
+# ("Failing row contains (<every column>)", "Key (email)=(<address>) already exists").
+# Each runs to the end of its line, as the driver writes it.
+_STATEMENT_PARAMETERS = re.compile(r"\[parameters: .*")
+_ROW_DETAIL = re.compile(r"(DETAIL:\s+)(?:Failing row contains|Key \(.*?\)=).*")
 _MARK = "_leadbridge_scrubbing"
 
 
@@ -28,7 +36,11 @@ def _phone(match: re.Match[str]) -> str:
 
 
 def scrub(text: str) -> str:
-    """Return text with email addresses and phone numbers replaced by placeholders."""
+    """Return text with email addresses, phone numbers and database rows replaced."""
+    if "[parameters: " in text:
+        text = _STATEMENT_PARAMETERS.sub("[parameters hidden]", text)
+    if "DETAIL:" in text:
+        text = _ROW_DETAIL.sub(r"\1[values hidden]", text)
     if "@" in text:
         text = EMAIL.sub("[email]", text)
     return PHONE.sub(_phone, text)
@@ -43,7 +55,9 @@ def _scrub_record(record: logging.LogRecord) -> None:
     if cleaned != message:
         record.msg, record.args = cleaned, None
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-        record.exc_text = scrub("".join(traceback.format_exception(*record.exc_info)).rstrip())
+        # The whole chain: a database error's cause is the driver's, quoting the row.
+        text = "".join(traceback.format_exception(*record.exc_info, chain=True)).rstrip()
+        record.exc_text = scrub(text)
 
 
 def install_log_scrubbing() -> None:

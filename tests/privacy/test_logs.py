@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,8 @@ from server.privacy.scrub import install_log_scrubbing, scrub
 from sync.client import SyncClient
 from sync.store import DeviceStore
 from tests.alerting import Clock, smtp_for
-from tests.helpers import ApiHelper, Booth
+from tests.dbfaults import POISON, notes_refused_by_the_database
+from tests.helpers import ApiHelper, Booth, create_mutation
 from tests.peers import SmtpRecorder, WebhookReceiver
 
 VISITORS = [
@@ -157,3 +159,80 @@ def test_a_full_capture_sync_alert_run_logs_no_personal_data(
     for error in errors:
         for secret in SECRETS:
             assert secret.lower() not in error.lower(), secret
+
+
+def _assert_no_visitor_in(records: list[logging.LogRecord], visitors: list[dict]) -> None:
+    secrets = [*SECRETS, *(v["notes"] for v in visitors if v.get("notes"))]
+    for record in records:
+        text = record.getMessage() + (record.exc_text or "")
+        for secret in secrets:
+            assert secret.lower() not in text.lower(), (record.name, secret, text[:300])
+
+
+POISONED = {**VISITORS[1], "notes": f"Kasimir {POISON}: call after the show"}
+
+
+def test_a_push_failing_inside_the_database_logs_no_personal_data(
+    app: Flask, booth: Booth, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fields = [VISITORS[0], POISONED]
+    mutations = [
+        create_mutation(i, booth.staff.id, **visitor) for i, visitor in enumerate(fields, 1)
+    ]
+    with notes_refused_by_the_database(app):
+        response = client.post(
+            "/api/v1/sync/push", json={"mutations": mutations}, headers=booth.tablet.headers
+        )
+    assert response.status_code == 200
+    assert [r["outcome"] for r in response.json["results"]] == ["applied", "rejected"]
+    assert any(r.levelno == logging.ERROR for r in caplog.records), "the failure was logged"
+    _assert_no_visitor_in(caplog.records, [*VISITORS, POISONED])
+
+
+def test_a_database_error_and_its_causes_quote_no_row_in_any_log(
+    app: Flask, api: ApiHelper, booth: Booth, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whoever logs a database error with its traceback (Flask on a 500, a library, a
+    # job runner): neither its parameters nor PostgreSQL's "Failing row" reach the log.
+    caplog.set_level(logging.DEBUG)
+    lead = api.capture(booth.tablet, booth.staff, **VISITORS[0])
+    with notes_refused_by_the_database(app), app.app_context():
+        try:
+            db.session.execute(
+                sa.update(Lead)
+                .where(Lead.id == uuid.UUID(lead["id"]))
+                .values(last_name=VISITORS[0]["last_name"], notes=POISONED["notes"])
+            )
+        except sa.exc.DBAPIError as error:
+            db.session.rollback()
+            try:
+                raise RuntimeError("saving the lead failed") from error
+            except RuntimeError:
+                logging.getLogger("some.library").exception("unexpected error")
+        else:
+            pytest.fail("the database refused nothing")
+    (record,) = [r for r in caplog.records if r.name == "some.library"]
+    assert "saving the lead failed" in record.exc_text and "IntegrityError" in record.exc_text
+    _assert_no_visitor_in(caplog.records, [*VISITORS, POISONED])
+
+
+def test_scrubbing_covers_chained_causes_and_database_details(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    install_log_scrubbing()
+    caplog.set_level(logging.DEBUG)
+    try:
+        try:
+            raise ValueError(
+                "DETAIL:  Failing row contains (1, Ottilie, Brandstetter, ann@example.com).\n"
+                "[parameters: {'first_name': 'Ottilie'}]"
+            )
+        except ValueError as cause:
+            raise KeyError("lead") from cause
+    except KeyError:
+        logging.getLogger("some.library").exception("failed")
+    (record,) = caplog.records
+    assert "ValueError" in record.exc_text, "the cause is shown"
+    for secret in ("Ottilie", "Brandstetter", "ann@example.com"):
+        assert secret not in record.exc_text
