@@ -23,13 +23,15 @@ from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
     DictProperty,
+    ListProperty,
     NumericProperty,
     ObjectProperty,
     StringProperty,
 )
 from kivy.uix.screenmanager import NoTransition
 
-from mobile import status
+from mobile import forms, status
+from mobile.leadlist import display_name
 from mobile.scanning import FrameSource
 from mobile.settings import LocalSettings, settings_path
 from mobile.syncing import SyncController, SyncStatus
@@ -50,6 +52,7 @@ KV_FILES = (
 )
 DEFAULT_SERVER = "http://127.0.0.1:5000"
 TOAST_SECONDS = 2.5
+REJECTED_SHOWN = 2  # refused leads listed on the home screen; the rest are in Leads
 
 
 class LeadBridgeApp(App):
@@ -66,6 +69,9 @@ class LeadBridgeApp(App):
     summary = ObjectProperty(None, allownone=True)
     counts = DictProperty({})
     event = DictProperty({})
+    # The newest leads the server refused, as {lead_id, title, reason} (home screen).
+    rejected = ListProperty([])
+    device_name = StringProperty("")
 
     def __init__(
         self,
@@ -212,8 +218,11 @@ class LeadBridgeApp(App):
         manager.current = name
 
     def open_lead(self, lead_id: str) -> None:
-        """Show one lead for reading and editing."""
-        self.screen("lead").show(lead_id)
+        """Show one lead for reading and editing; Back and Save return where it was opened."""
+        screen = self.screen("lead")
+        opened_from = self.root.ids.screens.current
+        screen.back_to = opened_from if opened_from in ("home", "leads") else "leads"
+        screen.show(lead_id)
         self.go("lead")
 
     def leave_kiosk(self) -> None:
@@ -379,20 +388,31 @@ class LeadBridgeApp(App):
         if store is None:
             return
 
-        def read() -> tuple[dict[str, int], dict[str, Any]]:
-            return store.counts(), store.sync_info()
+        def read() -> tuple[dict[str, int], dict[str, Any], list[dict[str, Any]]]:
+            return store.counts(), store.sync_info(), store.rejected_leads(REJECTED_SHOWN)
 
         self.run_io(read, self._show_status)
 
     def _show_status(self, result: Any) -> None:
         if isinstance(result, Exception):
             return  # the store closed while reading: the app is stopping
-        counts, info = result
+        counts, info, rejected = result
         summary = status.home_summary(
             counts, self.event, info, self.connection, datetime.now().astimezone()
         )
         self.counts = counts
         self.summary = summary
+        self.device_name = info.get("device_name") or ""
+        rows = [
+            {
+                "lead_id": lead["id"],
+                "title": display_name(lead),
+                "reason": forms.rejection_text(lead.get("rejected_errors") or {}, self.event),
+            }
+            for lead in rejected
+        ]
+        if rows != self.rejected:
+            self.rejected = rows
         if summary.connection == status.REVOKED:
             self.connection = status.REVOKED
         waiting = max(counts["outbox"], counts["pending"])

@@ -277,6 +277,16 @@ def parse_number(text: str) -> int | float | str | None:
         return text  # sync.questions answers "Give a number."
 
 
+def number_text(value: Any) -> str:
+    """Return a number answer as staff typed it: 250 not 250.0, 1234567 not 1.23457e+06."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    # repr is the shortest text that reads back as the same float (0.1, not 0.1000000001).
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def answers_from(values: Mapping[str, Any], specs: Sequence[FieldSpec]) -> dict[str, Any]:
     """Return the answers dict of a form, numbers parsed, blanks left out."""
     answers: dict[str, Any] = {}
@@ -331,13 +341,7 @@ def values_from_lead(lead: Mapping[str, Any], specs: Sequence[FieldSpec]) -> dic
         if question is not None:
             value = answers.get(question)
             if spec.kind == NUMBER:
-                value = (
-                    ""
-                    if value is None
-                    else f"{value:g}"
-                    if isinstance(value, float)
-                    else str(value)
-                )
+                value = number_text(value)
             elif value is None:
                 value = empty_value(spec)
         elif spec.kind == CONSENT:
@@ -410,6 +414,21 @@ def errors_by_key(errors: Mapping[str, Any]) -> dict[str, str]:
         else:
             mapped[name] = _first_message(problem)
     return mapped
+
+
+def rejection_text(errors: Mapping[str, Any], event: Mapping[str, Any] | None) -> str:
+    """Return why the server refused a lead, naming the fields as the form labels them."""
+    labels = {spec.key: spec.label for spec in form_specs(event)}
+    labels["consent"] = "Consent"  # the form labels it with the whole consent wording
+    labels.setdefault("products", "Interested in")
+    parts = []
+    for key, message in errors_by_key(errors).items():
+        if key == FORM_ERROR:
+            parts.append(message)
+        else:
+            label = labels.get(key) or key.removeprefix(ANSWER_PREFIX).replace("_", " ")
+            parts.append(f"{label.rstrip('?:')}: {message}")
+    return " ".join(parts) or "The server refused this lead."
 
 
 def duplicate_keys(values: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sync.client import UNREACHABLE
+
 ONLINE, OFFLINE, UNKNOWN, REVOKED = "online", "offline", "unknown", "revoked"
 
 
@@ -33,6 +35,30 @@ def ago(iso: str | None, now: datetime) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)} h ago"
     return moment.strftime("on %d %b")
+
+
+def offline_waiting_text(counts: Mapping[str, int]) -> str:
+    """Say how many leads (else changes) wait on an offline tablet, and that they will go up."""
+    leads, changes = counts.get("pending", 0), counts.get("outbox", 0)
+    count, word = (leads, "lead") if leads else (changes, "change")
+    if not count:
+        return "Nothing waits to upload"
+    one = "s" if count == 1 else ""
+    return (
+        f"{plural(count, word)} wait{one} on this tablet and upload{one} when the network is back"
+    )
+
+
+def tablet_text(
+    pairing: Mapping[str, Any] | None, event: Mapping[str, Any] | None, device_name: str | None
+) -> str:
+    """Say which tablet this is and for which event, by their names (Settings)."""
+    if pairing is None:
+        return "Not paired"
+    event_name = (event or {}).get("name") or f"event {pairing['event_id']}"
+    if device_name:
+        return f"Paired as {device_name} for {event_name}"
+    return f"Paired for {event_name}"
 
 
 @dataclass(frozen=True)
@@ -83,7 +109,7 @@ def home_summary(
         connection = REVOKED
     connection_text = {
         ONLINE: "Online",
-        OFFLINE: "Offline: leads are kept on this tablet",
+        OFFLINE: "Offline: this tablet cannot reach the server",
         UNKNOWN: "Connecting…",
         REVOKED: "This tablet was unpaired by the server: syncing stopped",
     }[connection]
@@ -91,10 +117,15 @@ def home_summary(
     waiting_text = (
         f"{plural(waiting, 'change')} waiting to upload" if waiting else "Everything uploaded"
     )
+    offline = connection == OFFLINE
+    if offline:
+        waiting_text = offline_waiting_text(counts)
     last = sync_info.get("last_sync_at")
     if last:
         moment = datetime.fromisoformat(last)
-        last_sync_text = f"Last sync {moment.strftime('%H:%M')} ({ago(last, now)})"
+        # Offline, "Last sync (just now)" reads as if syncing worked: say what it was.
+        what = "Last reached the server" if offline else "Last sync"
+        last_sync_text = f"{what} {moment.strftime('%H:%M')} ({ago(last, now)})"
     else:
         last_sync_text = "Not synced yet"
     rejected = counts.get("rejected", 0)
@@ -105,6 +136,8 @@ def home_summary(
     )
     error = sync_info.get("last_error") or {}
     error_text = str(error.get("message") or "") if connection != ONLINE else ""
+    if offline and error_text.startswith(UNREACHABLE):
+        error_text = ""  # the connection line says it in plain words; a server error stays
     return HomeSummary(
         today=counts.get("today", 0),
         total=total,

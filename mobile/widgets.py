@@ -363,6 +363,10 @@ class LeadForm(BoxLayout):
             Clock.schedule_once(lambda _dt: self.ids.scroll.scroll_to(first, padding=dp(40)))
         return first
 
+    def has_errors(self) -> bool:
+        """Tell whether any field shows an error."""
+        return any(field.error for field in self.fields.values())
+
     def scroll_to(self, field: FormField) -> None:
         """Scroll the form so field is visible."""
         self.ids.scroll.scroll_to(field, padding=dp(40), animate=False)

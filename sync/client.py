@@ -22,6 +22,10 @@ PULL_LIMIT = 1000  # the server's maximum page
 RETRYABLE_STATUSES = frozenset({408, 429})
 
 
+# How a failed sync that never reached the server starts its message.
+UNREACHABLE = "Cannot reach the server"
+
+
 class SyncError(Exception):
     """A sync that did not complete; the message is fit for a status line."""
 
@@ -124,7 +128,9 @@ def _send(session: requests.Session, method: str, url: str, **kwargs: Any) -> re
     try:
         return session.request(method, url, **kwargs)
     except (requests.ConnectionError, requests.Timeout) as error:
-        raise RetryableError(f"Cannot reach the server: {type(error).__name__}") from error
+        # Plain words: the status line shows this to booth staff.
+        reason = "no answer in time" if isinstance(error, requests.Timeout) else "no connection"
+        raise RetryableError(f"{UNREACHABLE} ({reason})") from error
     except requests.RequestException as error:
         raise ProtocolError(f"The request failed: {error}") from error
 

@@ -117,9 +117,11 @@ class CaptureScreen(Screen):
 
     # -- changes, checks and drafts ---------------------------------------------------
 
-    def _form_changed(self, _form: Any) -> None:
+    def _form_changed(self, form: Any) -> None:
         self._draft_trigger()
         self._duplicate_trigger()
+        if self.message and not form.has_errors():
+            self.message = ""  # every field marked in red is fixed: the warning has done its job
 
     def _field_left(self, _form: Any, field: FormField) -> None:
         app = App.get_running_app()

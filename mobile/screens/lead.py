@@ -33,6 +33,16 @@ class LeadScreen(Screen):
     details = StringProperty("")
     message = StringProperty("")
     conflicts_text = StringProperty("")
+    back_to = StringProperty("leads")  # the screen the lead was opened from
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        """Clear the warning once the fields it pointed at are fixed."""
+        self._hint = ""
+        self.ids.form.bind(on_form_change=self._form_changed)
+
+    def _form_changed(self, form: Any) -> None:
+        if self.message and not form.has_errors():
+            self.message = self._hint
 
     def show(self, lead_id: str) -> None:
         """Load a lead into the form."""
@@ -56,13 +66,16 @@ class LeadScreen(Screen):
         when = captured_label(lead.get("captured_at"), datetime.now().astimezone())
         self.details = f"Captured {when}{owner}"
         self.conflicts_text = conflict_lines(app.store.conflicts(lead_id))
-        self.message = ""
+        self.message = self._hint = ""
         if state == "rejected":
             errors = forms.errors_by_key(lead.get("rejected_errors") or {})
             form.show_errors(errors)
-            self.message = errors.get(
-                forms.FORM_ERROR, "The server refused this lead: correct the fields in red."
-            )
+            self._hint = "Save to send the corrected lead again."
+            if forms.FORM_ERROR in errors:
+                # Nothing to correct here (the team, say): fixed on the server, sent again.
+                self.message = f"{errors[forms.FORM_ERROR]} Once fixed, save to send it again."
+            else:
+                self.message = "The server refused this lead: correct the fields in red."
 
     def save(self) -> bool:
         """Save the changes; return whether they were stored."""
@@ -76,12 +89,16 @@ class LeadScreen(Screen):
             previous_consent=self._lead.get("consent"),
         )
         changes = forms.changed_fields(self._lead, fields)
-        if not changes:
+        refused = lead_state(self._lead) == "rejected"
+        if not changes and not refused:
             app.toast("Nothing changed.")
-            app.go("leads")
+            app.go(self.back_to)
             return False
         try:
-            app.store.update_lead(self.lead_id, changes)
+            if changes:
+                app.store.update_lead(self.lead_id, changes)
+            else:
+                app.store.resend_lead(self.lead_id)  # its cause was fixed on the server
         except LeadInvalid as error:
             errors = forms.errors_by_key(error.errors)
             form.show_errors(errors)
@@ -90,7 +107,7 @@ class LeadScreen(Screen):
         except KeyError:
             self.message = "This lead is no longer on the tablet."
             return False
-        app.toast("Changes saved.")
+        app.toast("Saved: sending it again." if refused else "Changes saved.")
         app.lead_saved()
-        app.go("leads")
+        app.go(self.back_to)
         return True

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from mobile.status import tablet_text
 from mobile.widgets import confirm
 
 
@@ -15,16 +18,21 @@ class SettingsScreen(Screen):
     message = StringProperty("")
     tablet_text = StringProperty("")
 
+    def on_kv_post(self, base_widget: Any) -> None:
+        """Follow the names: the tablet's arrives with a sync, the event's with a pull."""
+        app = App.get_running_app()
+        app.bind(device_name=self._show_names, event=self._show_names)
+
+    def _show_names(self, *_args: Any) -> None:
+        app = App.get_running_app()
+        self.tablet_text = tablet_text(app.store.pairing(), app.event, app.device_name)
+
     def on_pre_enter(self) -> None:
         """Show the current address and pairing."""
         app = App.get_running_app()
         pairing = app.store.pairing()
         self.ids.server.text = pairing["server_url"] if pairing else ""
-        self.tablet_text = (
-            f"Tablet {pairing['device_id']} of event {pairing['event_id']}"
-            if pairing
-            else "Not paired"
-        )
+        self._show_names()
         self.message = ""
         self.ids.kiosk.state = "down" if app.kiosk else "normal"
 

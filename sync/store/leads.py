@@ -27,6 +27,15 @@ from sync.store.fields import (
 from sync.store.sealing import SEALED_COLUMNS
 
 
+def _editable(lead: Mapping[str, Any]) -> dict[str, Any]:
+    """Return every field an update may carry, as the lead holds it.
+
+    Sent against the version the tablet holds, so fields the server changed since
+    still keep the server's value (a logged conflict), as with any update.
+    """
+    return {name: lead[name] for name in sorted(EDITABLE_FIELDS)}
+
+
 class LeadsMixin(StoreBase):
     """Save, change and read leads; each save queues its outbox mutation."""
 
@@ -223,7 +232,10 @@ class LeadsMixin(StoreBase):
             now = self._now().isoformat()
             waiting = [c for c in creates if not c["attempted"]]
             if lead["server_version"] is not None:
-                self._enqueue(conn, lead_id, "update", changed, lead["server_version"], now)
+                # A correction of a refused update: that update never reached the server,
+                # so its fields go again with the correction.
+                fields = _editable(lead) if lead["sync_state"] == "rejected" else changed
+                self._enqueue(conn, lead_id, "update", fields, lead["server_version"], now)
             elif waiting:
                 # The server has not seen the create yet: send the lead once, as it is now.
                 create = waiting[-1]
@@ -268,8 +280,7 @@ class LeadsMixin(StoreBase):
                     raise LeadInvalid({"answers": problems})
                 self._enqueue(conn, lead_id, "create", self._create_fields(lead), None, now)
             else:
-                fields = {name: lead[name] for name in sorted(EDITABLE_FIELDS)}
-                self._enqueue(conn, lead_id, "update", fields, lead["server_version"], now)
+                self._enqueue(conn, lead_id, "update", _editable(lead), lead["server_version"], now)
             conn.execute(
                 "UPDATE leads SET sync_state = 'pending', rejected_errors = NULL WHERE id = ?",
                 (lead_id,),

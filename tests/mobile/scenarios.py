@@ -433,6 +433,100 @@ def consent(ctx: Context) -> Iterator[Any]:
     yield Wait(lambda: lead["id"] in ctx.server_ids(), "the server to have the lead")
 
 
+# -- a lead the server refuses, corrected from the home screen (issue 18) ---------------------
+
+DECISION = {"id": "decision", "label": "Decision maker?", "type": "yes_no", "required": True}
+
+
+def refused(ctx: Context) -> Iterator[Any]:
+    """Capture offline while the event gains a required question; fix the refused lead."""
+    ui, app, relay = ctx.ui, ctx.app, ctx.relay
+    yield ui.on("pairing")
+    screen = ui.screen
+    yield from ui.type(screen.ids.server, relay.url)
+    yield from ui.type(screen.ids.code, ctx.options["code"])
+    yield from ui.type(screen.ids.name, "Booth tablet 2")
+    yield from ui.tap(screen.ids.pair_button)
+    yield ui.on("staff")
+    yield Wait(lambda: len(ui.screen.ids.people.children) >= 2, "the team to show")
+    staff = next(
+        b for b in ui.screen.ids.people.children if b.text.startswith(ctx.options["staff"])
+    )
+    yield from ui.tap(staff)
+    yield ui.on("home")
+    yield Wait(lambda: app.connection == "online", "the first sync")
+
+    # Settings name the tablet and its event.
+    yield from ui.tap(nav(ui, "Settings"))
+    yield ui.on("settings")
+    yield Wait(lambda: ui.screen.tablet_text.startswith("Paired as "), "the tablet's name")
+    ctx.result["tablet_text"] = ui.screen.tablet_text
+    yield from ui.shot("settings-names")
+
+    # The hall's network goes; meanwhile the manager makes a new question required.
+    relay.stop()
+    event = ctx.api("GET", f"/api/v1/events/{app.event['id']}").json()
+    patched = ctx.api(
+        "PATCH",
+        f"/api/v1/events/{app.event['id']}",
+        json={"questions": [*event["questions"], DECISION]},
+    )
+    check(patched.status_code == 200, f"adding the question answered {patched.status_code}")
+
+    yield from ui.tap(nav(ui, "New lead"))
+    yield ui.on("capture")
+    screen = ui.screen
+    yield from type_lead(ui, {"first_name": "Rita", "email": "rita@example.com"})
+    yield from ui.tap(screen.ids.save_button)  # the tablet's own required question
+    check(screen.message == "Check the fields marked in red.", f"message {screen.message!r}")
+    yield from ui.choose("answers.budget", "Yes")
+    check(screen.message == "", f"the warning stays after the fix: {screen.message!r}")
+    yield from save_and_wait(ui)
+    [rita] = app.store.search_leads("rita")
+    ctx.result["lead_id"] = rita["id"]
+
+    yield from ui.tap(nav(ui, "Home"))
+    yield ui.on("home")
+    yield Wait(lambda: app.connection == "offline", "the app to notice it is offline")
+    yield Wait(
+        lambda: app.summary is not None and app.summary.waiting_text.startswith("1 lead waits"),
+        "the waiting lead on the home screen",
+    )
+    home = ui.screen
+    ctx.result["offline"] = [
+        home.ids.connection.text,
+        home.ids.waiting.text,
+        home.ids.last_sync.text,
+        home.ids.error.text,
+    ]
+    yield from ui.shot("home-offline")
+
+    # Back online: the push is refused (the new question), the pull brings the question.
+    relay.start()
+    rows = home.ids.rejected_rows
+    yield Wait(lambda: len(rows.children) == 1, "the refused lead on the home screen", 20)
+    yield Wait(lambda: "decision" in [q["id"] for q in app.event["questions"]], "the new question")
+    row = rows.children[0]
+    ctx.result["refused_row"] = [row.title, row.reason, home.ids.rejected.text]
+    check(ctx.server_ids() == set(), "the server holds no lead yet")
+    yield from ui.shot("home-refused")
+
+    yield from ui.tap(row)
+    yield ui.on("lead")
+    screen = ui.screen
+    check(ui.field("answers.decision").error, "the refused question is marked")
+    check("refused" in screen.message, f"lead message {screen.message!r}")
+    yield from ui.shot("lead-refused")
+    yield from ui.choose("answers.decision", "Yes")
+    check(screen.message == "Save to send the corrected lead again.", repr(screen.message))
+    yield from ui.tap(screen.ids.save_button)
+    yield ui.on("home")
+    yield Wait(lambda: app.store.outbox_size() == 0, "the corrected lead to upload")
+    yield Wait(lambda: ctx.server_ids() == {rita["id"]}, "the server to have the lead")
+    yield Wait(lambda: not rows.children, "the home screen to drop the refused lead")
+    yield from ui.shot("home-corrected")
+
+
 # -- a desktop start (issue 18) ---------------------------------------------------------------
 
 
@@ -450,6 +544,7 @@ def first_start(ctx: Context) -> Iterator[Any]:
 
 SCENARIOS: dict[str, Callable[[Context], Iterator[Any]]] = {
     "first_start": first_start,
+    "refused": refused,
     "consent": consent,
     "full": full,
     "badges": badges,

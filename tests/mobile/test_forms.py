@@ -170,6 +170,36 @@ def test_parse_number() -> None:
     assert forms.parse_number("lots") == "lots"
 
 
+def test_number_answers_show_as_typed(specs: list[forms.FieldSpec]) -> None:
+    # JSON from the server may carry 250 as 250.0; staff typed 250.
+    lead = {"answers": {"seats": 250.0}, "consent": {"given": False}}
+    assert forms.values_from_lead(lead, specs)["answers.seats"] == "250"
+    for number, text in ((1234567.0, "1234567"), (2.5, "2.5"), (0.1, "0.1"), (-3, "-3")):
+        assert forms.number_text(number) == text
+        assert forms.parse_number(text) == number  # an edit saves the same number back
+    assert forms.number_text(None) == ""
+
+
+def test_a_refusal_names_the_fields_as_the_form_does(event: dict[str, Any]) -> None:
+    text = forms.rejection_text(
+        {
+            "answers": {"budget": ["This question must be answered."]},
+            "phone": ["This is not a phone number."],
+            "consent": {"version": ["Give the version of this event's consent text."]},
+        },
+        event,
+    )
+    assert text == (
+        "Budget: This question must be answered. Phone: This is not a phone number."
+        " Consent: Give the version of this event's consent text."
+    )
+    assert (
+        forms.rejection_text({"captured_by_id": ["This person does not work this event."]}, event)
+        == "This person does not work this event."
+    )
+    assert forms.rejection_text({}, None) == "The server refused this lead."
+
+
 def test_drafts_restore_only_what_still_fits(specs: list[forms.FieldSpec]) -> None:
     draft = {
         "first_name": "Ann",

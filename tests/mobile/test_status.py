@@ -27,20 +27,54 @@ def test_online_with_target() -> None:
     assert summary.error_text == ""
 
 
-def test_offline_without_target_shows_the_error() -> None:
+def test_offline_says_so_plainly_with_the_leads_waiting() -> None:
+    unreachable = {"message": "Cannot reach the server (no connection)"}
+    summary = status.home_summary(
+        COUNTS,
+        {},
+        {"last_sync_at": "2026-11-23T11:59:40+00:00", "last_error": unreachable},
+        status.OFFLINE,
+        NOW,
+    )
+    assert summary.connection_text == "Offline: this tablet cannot reach the server"
+    assert summary.waiting_text == "3 leads wait on this tablet and upload when the network is back"
+    assert summary.last_sync_text == "Last reached the server 11:59 (just now)"
+    assert summary.error_text == ""  # no "ConnectionError" beside it
+
+    one = status.home_summary({"pending": 1, "outbox": 1}, {}, {}, status.OFFLINE, NOW)
+    assert one.waiting_text == "1 lead waits on this tablet and uploads when the network is back"
+    edits = status.home_summary({"pending": 0, "outbox": 2}, {}, {}, status.OFFLINE, NOW)
+    assert edits.waiting_text.startswith("2 changes wait on this tablet")
+    idle = status.home_summary({}, {}, {}, status.OFFLINE, NOW)
+    assert idle.waiting_text == "Nothing waits to upload"
+
+
+def test_offline_without_target_shows_a_server_error() -> None:
     summary = status.home_summary(
         {**COUNTS, "outbox": 0, "pending": 0, "rejected": 2},
         {},
-        {"last_sync_at": None, "last_error": {"message": "Cannot reach the server"}},
+        {"last_sync_at": None, "last_error": {"message": "503: Service Unavailable"}},
         status.OFFLINE,
         NOW,
     )
     assert summary.progress == 0 and "No lead target" in summary.target_text
     assert summary.connection_text.startswith("Offline")
-    assert summary.waiting_text == "Everything uploaded"
+    assert summary.waiting_text == "Nothing waits to upload"
     assert summary.last_sync_text == "Not synced yet"
     assert summary.rejected_text == "2 leads need correction"
-    assert summary.error_text == "Cannot reach the server"
+    assert summary.error_text == "503: Service Unavailable"
+
+
+def test_settings_name_the_tablet_and_its_event() -> None:
+    pairing = {"device_id": 1, "event_id": 1}
+    event = {"name": "Hannover Messe 2026"}
+    assert (
+        status.tablet_text(pairing, event, "Booth tablet 2")
+        == "Paired as Booth tablet 2 for Hannover Messe 2026"
+    )
+    assert status.tablet_text(pairing, event, None) == "Paired for Hannover Messe 2026"
+    assert status.tablet_text(pairing, {}, None) == "Paired for event 1"
+    assert status.tablet_text(None, event, "Booth tablet 2") == "Not paired"
 
 
 def test_revoked_wins_over_the_connection() -> None:

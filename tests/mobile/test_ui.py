@@ -166,6 +166,38 @@ def test_pair_capture_sync_offline_and_back(
     assert {"01-pairing.png", "03-home.png", "06-leads.png"} <= set(outcome["shots"])
 
 
+def test_a_refused_lead_is_corrected_from_the_home_screen(
+    api: ApiHelper, booth: Booth, live_server: str, tmp_path: Path
+) -> None:
+    """Offline, the event gains a required question; the refused lead is fixed and arrives."""
+    staff_name = api.client.get(
+        f"/api/v1/users/{booth.staff.id}", headers=booth.admin.headers
+    ).json["name"]
+    outcome = run_scenario(
+        "refused",
+        tmp_path / "tablet.sqlite3",
+        tmp_path,
+        auth=booth.marketer.headers["Authorization"],
+        server=live_server,
+        code=pairing_code(api, booth),
+        staff=staff_name,
+    )
+    assert outcome["tablet_text"] == f"Paired as Booth tablet 2 for {booth.event['name']}"
+    connection, waiting, last_sync, error = outcome["offline"]
+    assert connection == "Offline: this tablet cannot reach the server"
+    assert waiting == "1 lead waits on this tablet and uploads when the network is back"
+    assert last_sync.startswith("Last reached the server ")
+    assert error == ""
+    title, reason, heading = outcome["refused_row"]
+    assert title == "Rita"
+    assert reason == "Decision maker: This question must be answered."
+    assert heading == "1 lead needs correction"
+    lead = server_leads(api, booth)[outcome["lead_id"]]
+    assert lead["answers"] == {"budget": True, "decision": True}
+    assert lead["first_name"] == "Rita" and lead["email"] == "rita@example.com"
+    assert {"home-refused.png", "lead-refused.png", "home-corrected.png"} <= set(outcome["shots"])
+
+
 def test_badges_scanned_from_camera_frames(booth: Booth, tmp_path: Path) -> None:
     """vCard 3.0 and 4.0, MECARD and a plain badge id fill the form from QR frames."""
     store = paired_store(tmp_path / "tablet.sqlite3", booth)

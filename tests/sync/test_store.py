@@ -452,6 +452,20 @@ def test_a_refused_update_is_sent_again_against_the_version_held(store: DeviceSt
     assert again["fields"]["notes"] == "Call back" and "captured_at" not in again["fields"]
 
 
+def test_correcting_a_refused_update_sends_its_other_fields_too(store: DeviceStore) -> None:
+    lead_id = store.save_lead(lead())
+    upload(store, version=10)
+    store.update_lead(lead_id, {"notes": "Call back", "rating": "lukewarm"})
+    reject_all(store, {"rating": ["Must be one of: hot, warm, cold."]})
+
+    store.update_lead(lead_id, {"rating": "warm"})
+
+    [correction] = store.pending_mutations()
+    assert (correction["kind"], correction["base_version"]) == ("update", 10)
+    assert correction["fields"]["rating"] == "warm"
+    assert correction["fields"]["notes"] == "Call back"  # refused with it, never sent
+
+
 # -- reading -------------------------------------------------------------------------------
 
 
