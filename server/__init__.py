@@ -115,6 +115,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     api.register_blueprint(crm_blp)
     app.register_blueprint(ack_blp)
+    from server.attachments.photo_link import blp as card_photo_blp
+    from server.attachments.storage import init_storage
+    from server.attachments.views import blp as attachments_blp
+
+    api.register_blueprint(attachments_blp)
+    app.register_blueprint(card_photo_blp)
+    init_storage(app)
     init_web(app)
     register_error_handlers(app)
     # Request ids first, so every later hook (and a 429) logs and answers with one.

@@ -1,6 +1,7 @@
 """Import every model so that db.metadata (and Alembic) sees the whole schema."""
 
 from server.alerts.models import AlertJob
+from server.attachments.models import CardPhoto
 from server.attendees.models import Attendee, AttendeeImport
 from server.auth.models import ApiToken
 from server.crm.models import CrmConnection, CrmRecord
@@ -27,6 +28,7 @@ __all__ = [
     "Attendee",
     "AttendeeImport",
     "AuditEntry",
+    "CardPhoto",
     "ConsentRecord",
     "ConsentText",
     "Erasure",

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 
-from server.alerts.links import ack_url, lead_url
+from server.alerts.links import ack_url, lead_url, photo_url
 from server.alerts.models import AlertJob
+from server.attachments.suggestions import photos_of
 from server.events.models import Event
 from server.extensions import db
 from server.leads.models import Lead
@@ -113,5 +114,7 @@ def alert_context(job: AlertJob) -> dict[str, Any]:
         "earlier_touches": _earlier_touches(lead),
         "ack_url": ack_url(lead.id, rep.id),
         "lead_url": lead_url(lead.id),
+        # A photo uploaded after the alert went reaches the rep through the lead page.
+        "photo_url": photo_url(lead.id) if photos_of(lead.id) else None,
         "rep": {"name": rep.name},
     }

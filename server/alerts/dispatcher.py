@@ -30,6 +30,7 @@ from server.alerts.message import render_alert
 from server.alerts.models import AlertJob, AlertKind, JobStatus
 from server.alerts.queue import WAKE_EXTENSION
 from server.alerts.send import send_alert, smtp_settings
+from server.attachments.reading import read_photo
 from server.db_types import utcnow
 from server.errors import RETRYABLE_DB_ERRORS
 from server.extensions import db
@@ -126,6 +127,9 @@ class Dispatcher:
         if job.kind == AlertKind.THANK_YOU:
             self._thank(job)
             return
+        if job.kind == AlertKind.CARD_READING:
+            read_photo(job)
+            return
         message = render_alert(alert_context(job), job.idempotency_key, job.kind.value)
         send_alert(
             job.channel,
@@ -183,14 +187,17 @@ class Dispatcher:
             self._failed(job, DeliveryError(f"could not be sent: {reason}", retryable=False))
             log.error("alert %s dead-lettered: unexpected %s", job_id, reason)
         else:
-            if job.kind == AlertKind.CRM_SYNC:
-                self._settle_crm(job, settled)
+            if job.kind in (AlertKind.CRM_SYNC, AlertKind.CARD_READING):
+                self._settle_work(job, settled)  # nobody alerted: no timeline entry
             else:
                 self._record_alert(job)
         db.session.commit()
 
-    def _settle_crm(self, job: AlertJob, settled: bool) -> None:
-        """Mark a CRM push delivered, or due again at once when the lead changed meanwhile."""
+    def _settle_work(self, job: AlertJob, settled: bool) -> None:
+        """Mark a job that alerts nobody (CRM push, card reading) done, or due again at once.
+
+        A CRM push is not settled when the lead changed while it was pushed.
+        """
         job.attempts += 1
         job.lease_until = None
         job.last_error = None

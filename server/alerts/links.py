@@ -34,3 +34,24 @@ def read_ack_token(token: str) -> dict[str, Any] | None:
         return {"lead": uuid.UUID(data["lead"]), "rep": int(data["rep"])}
     except (BadData, KeyError, TypeError, ValueError):
         return None
+
+
+PHOTO_SALT = "leadbridge-card-photo-v1"
+PHOTO_LINK_DAYS = 7
+
+
+def photo_url(lead_id: uuid.UUID) -> str:
+    """Return a signed, expiring link to the lead's card photo (for the rep's alert)."""
+    token = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PHOTO_SALT).dumps(
+        {"lead": str(lead_id)}
+    )
+    return f"{current_app.config['LEADBRIDGE_PUBLIC_URL']}/card-photo/{token}"
+
+
+def read_photo_token(token: str) -> uuid.UUID | None:
+    """Return the lead id of a valid, unexpired photo link; None for anything else."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PHOTO_SALT)
+    try:
+        return uuid.UUID(serializer.loads(token, max_age=PHOTO_LINK_DAYS * 24 * 3600)["lead"])
+    except (BadData, KeyError, TypeError, ValueError):
+        return None

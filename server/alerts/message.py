@@ -243,6 +243,15 @@ def _chat(kind: str, subject: str, context: dict[str, Any]) -> dict[str, Any]:
                 "action_id": "open_lead",
             }
         )
+    if context.get("photo_url"):
+        buttons.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Card photo"},
+                "url": context["photo_url"],
+                "action_id": "card_photo",
+            }
+        )
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
     return {"text": _slack_escape(subject, SLACK_TEXT_LIMIT), "blocks": blocks}
@@ -290,6 +299,7 @@ def render_alert(
         "earlier_touches": data.get("earlier_touches") or [],
         "ack_url": data.get("ack_url"),
         "lead_url": data.get("lead_url"),
+        "photo_url": data.get("photo_url"),
     }
     return AlertMessage(
         subject=subject,

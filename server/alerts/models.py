@@ -24,6 +24,8 @@ class AlertKind(enum.StrEnum):
     THANK_YOU = "thank_you"
     # The lead pushed to the event's CRM (server/crm/): rep_id is None, target the CRM kind.
     CRM_SYNC = "crm_sync"
+    # Work, not a message: OCR of a card photo (server/attachments/reading.py); rep_id is None.
+    CARD_READING = "card_reading"
 
 
 class Channel(enum.StrEnum):
@@ -33,6 +35,8 @@ class Channel(enum.StrEnum):
     WEBHOOK = "webhook"
     CHAT = "chat"
     CRM = "crm"
+    # Done inside the server by the dispatcher; nothing leaves it (card reading).
+    INTERNAL = "internal"
 
 
 class JobStatus(enum.StrEnum):

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 
 from server.alerts.models import AlertJob
+from server.attachments.erasure import forget_photos
 from server.attendees.erasure import remove_person
 from server.db_types import utcnow
 from server.errors import fail_validation
@@ -169,6 +170,7 @@ def forget(leads: Iterable[Lead], reason: ForgetReason) -> dict[str, int]:
     if not targets:
         return {}
     first = reserve_server_versions(len(targets))
+    forget_photos([lead_id for lead_id, _ in targets])
     counts = delete_all([lead_id for lead_id, _ in targets])
     now = utcnow()
     for offset, (lead_id, device_id) in enumerate(targets):

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from server.attachments.suggestions import card_changes
 from server.attendees.pull import attendee_changes
 from server.db_types import utcnow
 from server.devices.models import Device
@@ -69,6 +70,8 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
     changes += tombstone_changes(device.id, cursor, limit + 1)
     # The event's attendee list, so a badge id fills the form offline (docs/attendees.md).
     changes += attendee_changes(device.event_id, cursor, limit + 1)
+    # What card reading found on the photos of its leads: offered to staff as suggestions.
+    changes += card_changes(device.id, cursor, limit + 1)
     # Nothing after the cursor may mean it is from the future: the server was restored from
     # a backup. (With changes after it, it cannot be; so busy pulls skip the look-up.)
     if not changes and cursor > current_server_version():

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from server.attachments.suggestions import card_data
 from server.attendees.pull import attendee_data
 from server.events.schemas import EventSchema, MemberSchema
 from server.fields import Schema
@@ -102,9 +103,11 @@ class SyncedEventSchema(EventSchema):
 
 
 class ChangeSchema(Schema):
-    """One changed row: the event's configuration, one of the tablet's leads, an attendee."""
+    """One changed row: the event's configuration, a lead, an erased lead, an attendee, a card."""
 
-    kind = ma.fields.String(validate=validate.OneOf(("event", "lead", "erasure", "attendee")))
+    kind = ma.fields.String(
+        validate=validate.OneOf(("event", "lead", "erasure", "attendee", "card"))
+    )
     version = ma.fields.Integer()
     data = ma.fields.Method("_dump_data")
 
@@ -113,6 +116,8 @@ class ChangeSchema(Schema):
             return attendee_data(change["row"])
         if change["kind"] == "erasure":
             return erasure_data(change["row"])
+        if change["kind"] == "card":
+            return card_data(change["row"])
         if change["kind"] == "event":
             return _EVENT_SCHEMA.dump(change["row"])
         data = _LEAD_SCHEMA.dump(change["row"])

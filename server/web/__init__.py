@@ -27,6 +27,7 @@ def init_web(app: Flask) -> None:
     from server.web import (  # noqa: F401 - the modules add their routes to bp
         alert_views,
         attendee_views,
+        card_views,
         dashboard_views,
         event_views,
         home_views,

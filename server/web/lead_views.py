@@ -13,6 +13,7 @@ from sqlalchemy import case, select
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from server.attachments.suggestions import FIELD_LABELS, open_suggestions, photos_of
 from server.events.access import visible_events
 from server.events.models import Event, default_disqualification_reasons
 from server.extensions import db
@@ -137,6 +138,8 @@ def lead(lead_id: str) -> str:
         reps=_reps() if _is_manager() else [],
         users=_named(activities),
         consent=consent_of(found),
+        cards=[(photo, open_suggestions(found, photo)) for photo in photos_of(found.id)],
+        field_labels=FIELD_LABELS,
     )
 
 

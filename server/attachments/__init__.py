@@ -1,0 +1,1 @@
+"""Card photos attached to leads: resumable uploads, their storage, OCR and its suggestions."""
