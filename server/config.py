@@ -99,6 +99,8 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "10 per minute;100 per hour"),
         "LEADBRIDGE_RATELIMIT_PAIRING": _env("RATELIMIT_PAIRING", "10 per minute"),
         "LEADBRIDGE_RATELIMIT_SYNC": _env("RATELIMIT_SYNC", "300 per minute"),
+        # Test alerts post to a URL someone typed: a person may not turn the server into a cannon.
+        "LEADBRIDGE_RATELIMIT_TEST_ALERTS": _env("RATELIMIT_TEST_ALERTS", "10 per minute"),
         # Operations (server/ops/): proxies trusted for X-Forwarded-*, logs, HSTS, gunicorn.
         "LEADBRIDGE_PROXY_HOPS": _int_env("PROXY_HOPS", 0),
         "LEADBRIDGE_LOG_FORMAT": _env("LOG_FORMAT", "json"),

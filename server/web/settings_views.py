@@ -18,6 +18,7 @@ from server.users.models import Role, User
 from server.web import alert_sections, config_sections  # noqa: F401 - they register sections
 from server.web.alert_sections import save_user_channels
 from server.web.blueprint import bp
+from server.web.limits import test_alert_limit
 from server.web.session import MANAGERS, WEB_ROLES, principal, roles_required
 from server.web.settings_sections import SECTIONS, FormError, Section
 
@@ -94,6 +95,7 @@ def _try_test_alert(
 
 @bp.post("/events/<id:event_id>/settings/alerts/test")
 @roles_required(*MANAGERS)
+@test_alert_limit
 def event_test_alert(event_id: int) -> Response:
     """Send a test alert down one of the event's saved channels, and say how it went."""
     event = get_visible_event(principal(), event_id)
@@ -187,6 +189,7 @@ def _test_channels(user: User, own: bool) -> Response:
 
 @bp.post("/account/alerts/test")
 @roles_required(*WEB_ROLES)
+@test_alert_limit
 def my_test_alert() -> Response:
     """Send a test alert down one of one's own saved channels."""
     return _test_channels(current_user.user, True)
@@ -194,6 +197,7 @@ def my_test_alert() -> Response:
 
 @bp.post("/users/<id:user_id>/alerts/test")
 @roles_required(Role.ADMIN)
+@test_alert_limit
 def user_test_alert(user_id: int) -> Response:
     """Send a test alert down one of a person's saved channels (admins)."""
     user, own = _person(user_id)

@@ -14,7 +14,9 @@ from flask.testing import FlaskClient
 from server.alerts.models import AlertJob
 from server.alerts.signing import verify
 from server.extensions import db
+from server.users.models import User
 from tests.alerting import smtp_for
+from tests.conftest import make_test_app
 from tests.helpers import Booth
 from tests.peers import SmtpRecorder, WebhookReceiver
 from tests.web.test_pages import logged_in
@@ -143,3 +145,33 @@ def test_a_rep_tests_their_own_channels(
         data={"channel": "email", "csrf_token": token},
     )
     assert other.status_code == 403
+
+
+def test_test_alerts_are_rate_limited_per_person(
+    booth: Booth, database_url: str, receiver: WebhookReceiver
+) -> None:
+    limited = make_test_app(
+        database_url,
+        LEADBRIDGE_RATELIMIT_ENABLED=True,
+        LEADBRIDGE_RATELIMIT_TEST_ALERTS="2 per minute",
+    )
+    with limited.app_context():
+        rep = db.session.get_one(User, booth.rep.id)
+        rep.alerts = {"webhook_url": receiver.url("/mine")}
+        db.session.commit()
+    web = logged_in(limited, booth.rep)
+    token = csrf_token(web, "/web/account/alerts")
+    statuses = [
+        web.post(
+            "/web/account/alerts/test", data={"channel": "webhook", "csrf_token": token}
+        ).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    assert len(receiver.wait_for(2)) == 2
+    # Someone else still has their own budget.
+    other = logged_in(limited, booth.admin)
+    token = csrf_token(other, "/web/account/alerts")
+    pressed = other.post("/web/account/alerts/test", data={"channel": "chat", "csrf_token": token})
+    assert pressed.status_code == 302
+    assert len(receiver.requests) == 2
