@@ -18,6 +18,8 @@ PROTOCOL_VERSION = 1
 PROTOCOL_HEADER = "Leadbridge-Protocol"
 PUSH_BATCH = 100
 PULL_LIMIT = 1000  # the server's maximum page
+PHOTO_CHUNK = 256 * 1024  # a chunk lost to a cut connection costs at most this much again
+ATTACHMENTS = "/api/v1/sync/attachments"
 # Errors that may pass if we wait: the server is busy, restarting or rate limiting us.
 RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -82,6 +84,7 @@ class SyncReport:
     rejected: int = 0
     pulled: int = 0
     conflicts: int = 0
+    photos: int = 0
 
 
 def _error_body(response: requests.Response) -> tuple[str, dict[str, Any]]:
@@ -161,13 +164,16 @@ class SyncClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         pairing = self.store.pairing()
         if pairing is None:
             raise Unpaired("This tablet is not paired with a server.")
         # Per request, not on the session: a re-pairing changes the token mid-life, and a
         # session passed in by the caller is left as it was.
         headers = {
+            **(headers or {}),
             "Authorization": f"Bearer {pairing['token']}",
             PROTOCOL_HEADER: str(PROTOCOL_VERSION),
         }
@@ -267,10 +273,67 @@ class SyncClient:
                 if not more:
                     return pulled
 
+    def _upload_photo(self, lead_id: str, sha256: str, size: int) -> None:
+        """Send one photo from where the server's copy ends; raise SyncError on failure."""
+        path = f"{ATTACHMENTS}/{lead_id}/{sha256}"
+        state = self._request(
+            "POST", ATTACHMENTS, json={"lead_id": lead_id, "sha256": sha256, "size": size}
+        )
+        data = self.store.card_photo_bytes(lead_id, sha256)
+        offset, restarted = int(state.get("received") or 0), False
+        # Bounded: every round either moves the offset forward or follows the server's.
+        for _ in range(3 * (size // PHOTO_CHUNK + 2)):
+            if state.get("complete"):
+                self.store.mark_photo_uploaded(lead_id, sha256)
+                return
+            try:
+                state = self._request(
+                    "PUT",
+                    path,
+                    params={"offset": offset},
+                    data=data[offset : offset + PHOTO_CHUNK],
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+            except ProtocolError as error:
+                told = error.errors.get("offset")
+                if error.status == 409 and isinstance(told, int):
+                    offset = told  # the server holds more (or less) than we thought
+                    continue
+                if error.status == 422 and told == 0 and not restarted:
+                    offset, restarted = 0, True  # bytes spoilt on the way: once more
+                    continue
+                raise
+            offset = int(state.get("received") or 0)
+        raise ProtocolError("The photo upload made no progress.", status=200)
+
+    def upload_photos(self) -> int:
+        """Upload the card photos of leads the server holds; return how many arrived whole.
+
+        Runs after the push, so a photo never delays its lead. A cut connection stops the
+        round (the next sync asks the server how much it holds and sends the rest); a photo
+        the server refuses for good is set aside, and one whose lead was erased is deleted.
+        """
+        uploaded = 0
+        for photo in self.store.photos_to_upload():
+            lead_id, sha256 = photo["lead_id"], photo["sha256"]
+            try:
+                self._upload_photo(lead_id, sha256, photo["size"])
+            except RetryableError:
+                break
+            except ProtocolError as error:
+                if error.status == 410:
+                    self.store.drop_card_photo(lead_id, sha256)
+                elif error.status != 404:  # 404: the lead is not on the server yet
+                    self.store.mark_photo_failed(lead_id, sha256, str(error))
+                continue
+            uploaded += 1
+        return uploaded
+
     def sync_once(self) -> SyncReport:
-        """Push, then pull; record the outcome in the store and return what happened."""
+        """Push, upload photos, then pull; record the outcome in the store and return it."""
         try:
             pushed = self.push()
+            photos = self.upload_photos()
             pulled = self.pull()
             status = self.status()
         except SyncError as error:
@@ -291,6 +354,7 @@ class SyncClient:
             rejected=pushed.rejected,
             pulled=pulled,
             conflicts=pushed.conflicts,
+            photos=photos,
         )
 
 

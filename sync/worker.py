@@ -156,7 +156,8 @@ class SyncWorker:
                 outcome = error
             now = time.monotonic()
             try:
-                unsent = client.store.outbox_size()
+                # Photos count: the watchdog sends them after a cut connection too.
+                unsent = client.store.outbox_size() + client.store.photos_waiting()
             except StoreError as error:
                 self.stopped_reason = error
                 self._report(error)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sync.crypto import FieldCipher
+from sync.store.attachments import AttachmentsMixin
 from sync.store.attendees import AttendeesMixin
 from sync.store.base import StoreBase
 from sync.store.codec import local_now
@@ -26,6 +27,7 @@ from sync.store.validation import ValidationMixin
 
 class DeviceStore(
     LeadsMixin,
+    AttachmentsMixin,
     AttendeesMixin,
     OutboxMixin,
     PullsMixin,

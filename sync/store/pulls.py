@@ -36,6 +36,9 @@ class PullsMixin(StoreBase):
                 elif kind == "erasure":
                     # The server erased the person (a data-protection request): no trace here.
                     self._forget(conn, str(data.get("id")), "erased")
+                elif kind == "card":
+                    # What the server read off a card photo: suggestions, never values.
+                    self._apply_pulled_card(conn, data)  # type: ignore[attr-defined]
                 # Other kinds come from a newer server; skipping them is safe.
             current = int(self._get_meta(conn, "cursor", 0))
             self._set_meta(conn, "cursor", max(current, int(next_cursor)))

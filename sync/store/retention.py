@@ -27,6 +27,7 @@ class RetentionMixin(StoreBase):
         """Delete a lead with everything held about it, and remember only its id."""
         conn.execute("DELETE FROM outbox WHERE lead_id = ?", (lead_id,))
         conn.execute("DELETE FROM conflicts WHERE lead_id = ?", (lead_id,))
+        conn.execute("DELETE FROM card_photos WHERE lead_id = ?", (lead_id,))
         conn.execute("DELETE FROM leads WHERE id = ?", (lead_id,))
         if self._search_ready:
             conn.execute("DELETE FROM temp.search_index WHERE id = ?", (lead_id,))
@@ -70,7 +71,7 @@ class RetentionMixin(StoreBase):
         return len(rows)
 
     def wipe(self) -> None:
-        """Delete everything (leads, outbox, drafts, conflicts, attendees, settings), the key file.
+        """Delete everything (leads, photos, outbox, drafts, attendees, settings) and the key file.
 
         For a revoked tablet (docs/sync-protocol.md, "Revoked tablets"). Rows are deleted
         with secure_delete on and the file vacuumed; the key file is overwritten and
@@ -79,7 +80,8 @@ class RetentionMixin(StoreBase):
         """
         with self._lock:
             with self._transaction() as conn:
-                tables = ("outbox", "conflicts", "leads", "drafts", "event_config", "attendees")
+                tables = ("outbox", "conflicts", "card_photos", "leads", "drafts", "event_config")
+                tables += ("attendees",)
                 for table in tables:
                     conn.execute(f"DELETE FROM {table}")
                 conn.execute("DELETE FROM forgotten")

@@ -134,6 +134,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX ix_attendees_lookup ON attendees (lookup)",
     ),
+    (
+        # Business-card photos (sealed JPEG) waiting for upload, and what the server read.
+        """
+        CREATE TABLE card_photos (
+            lead_id TEXT NOT NULL REFERENCES leads (id),
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            uploaded_at TEXT,
+            error TEXT,
+            suggestions TEXT,
+            PRIMARY KEY (lead_id, sha256)
+        )
+        """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -30,7 +30,13 @@ SEALED_COLUMNS = (
     "status_reason",  # a lost lead's reason is the rep's own words, which may name people
 )
 # Other columns holding lead values (whole mutations, conflicting values, the draft).
-SEALED_OTHER = (("outbox", "fields"), ("conflicts", "device_value"), ("conflicts", "server_value"))
+SEALED_OTHER = (
+    ("outbox", "fields"),
+    ("conflicts", "device_value"),
+    ("conflicts", "server_value"),
+    ("card_photos", "data"),
+    ("card_photos", "suggestions"),
+)
 _KEY_CHECK = "leadbridge tablet key"
 
 
