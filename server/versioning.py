@@ -63,6 +63,20 @@ def next_server_version() -> int:
     return reserve_server_versions(1)
 
 
+def claim_versions(count: int) -> int:
+    """Return the first of count versions for rows this transaction writes now, in order.
+
+    SQLite lets one transaction write at a time, holding the write lock from its first
+    write to its commit, so real versions taken here still become visible in order; they
+    spare rewriting every row at commit, which big imports feel. Elsewhere they are
+    provisional (reserve_server_versions).
+    """
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        return reserve_server_versions(count)
+    return session.execute(_take_block(count)).scalar_one() - count + 1
+
+
 def is_provisional(version: int | None) -> bool:
     """Tell whether version is a provisional one of an uncommitted transaction."""
     return version is not None and version > PROVISIONAL_BASE

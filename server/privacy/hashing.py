@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from flask import current_app
 
@@ -22,6 +23,16 @@ def subject_hash(kind: str, normalised: str | None) -> str | None:
     if normalised is None:
         return None
     return hmac.new(_key(), f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+def subject_hasher() -> Callable[[str, str], str]:
+    """Return subject_hash with the key derived once, for hashing many values in a row."""
+    key = _key()
+
+    def hashed(kind: str, normalised: str) -> str:
+        return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+    return hashed
 
 
 def request_hash(email: str | None, phone: str | None) -> str:

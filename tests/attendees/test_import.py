@@ -242,3 +242,26 @@ def test_badge_rules_are_checked_and_reach_the_event(app: Flask, booth: Booth, m
     # An import now strips the prefix, as a scan will.
     done = import_list(client, booth.event["id"], csv_bytes(people(2)))
     assert set(attendees_of(app, booth.event["id"])) == {"1001", "1002"}, done
+
+
+def test_an_id_again_in_a_later_batch_of_a_first_import_updates_its_row(
+    app: Flask, booth: Booth
+) -> None:
+    with app.app_context():
+        event = db.session.get_one(Event, booth.event["id"])
+        job = AttendeeImport(
+            event_id=event.id,
+            filename="twice.csv",
+            file_format="csv",
+            stored_name="none",
+            mapping={},
+            status=ImportStatus.RUNNING,
+        )
+        db.session.add(job)
+        db.session.commit()
+        rows = [{"badge_id": f"B{n}", "first_name": f"P{n}"} for n in range(12)]
+        rows.append({"badge_id": "b3", "first_name": "Later"})  # B3 again, two batches on
+        import_rows(event, rows, job, batch_rows=5)
+        assert (job.inserted, job.updated) == (12, 1)
+        names = db.session.scalars(select(Attendee.first_name).where(Attendee.badge_id == "B3"))
+        assert list(names) == ["Later"]
