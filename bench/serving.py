@@ -132,7 +132,8 @@ def running_server(
     ]
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Generous: the server and its workers import at once, on a machine maybe busy.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 requests.get(f"{url}/api/openapi.json", timeout=1)

@@ -210,8 +210,9 @@ def test_5xx_answers_are_retried_until_delivered(
     dispatcher: Dispatcher,
     clock: Clock,
 ):
+    # Each attempt's read is tried twice (one quick retry of a GET): two attempts fail.
     hubspot.fail_only = "GET /crm/v3/objects/contacts/"
-    hubspot.fail_next = ["500", "500", "500"]
+    hubspot.fail_next = ["500", "500", "500", "500"]
     lead = capture(api, booth)
     dispatcher.run_once()
     with app.app_context():
@@ -220,7 +221,8 @@ def test_5xx_answers_are_retried_until_delivered(
     assert len(hubspot.by_email(lead["email"])) == 1
     with app.app_context():
         [job] = crm_jobs()
-        assert job.status == JobStatus.DELIVERED and job.attempts == 4
+        assert job.status == JobStatus.DELIVERED and job.attempts == 3
+    assert len(hubspot.calls("GET", "/crm/v3/objects/contacts/")) == 5
 
 
 @pytest.mark.parametrize("identity", ["email", "phone"])
@@ -238,7 +240,9 @@ def test_a_timeout_after_the_create_reached_hubspot_does_not_duplicate(
     dispatcher.run_once()
     # The create times out after writing (a phone-only lead's search passes first).
     hubspot.fail_only = "POST /crm/v3/objects/contacts"
-    hubspot.fail_next = ["timeout"] if identity == "email" else [None, "timeout"]
+    # An email lead's create is repeated once at once (HubSpot's 409 names the contact it
+    # made): both time out here, so the outbox's next attempt has to find the contact.
+    hubspot.fail_next = ["timeout", "timeout"] if identity == "email" else [None, "timeout"]
     if identity == "email":
         lead = capture(api, booth)
     else:
@@ -255,6 +259,29 @@ def test_a_timeout_after_the_create_reached_hubspot_does_not_duplicate(
     assert contact["properties"].get("email") == (lead["email"] if identity == "email" else None)
     with app.app_context():
         assert crm_jobs()[0].status == JobStatus.DELIVERED
+
+
+def test_a_create_repeated_after_a_timeout_meets_the_409_and_updates(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    dispatcher.run_once()
+    hubspot.fail_only, hubspot.fail_next = "POST /crm/v3/objects/contacts", ["timeout"]
+    lead = capture(api, booth)
+    dispatcher.run_once()
+    with app.app_context():
+        assert crm_jobs()[0].status == JobStatus.DELIVERED
+    creates = [
+        c for c in hubspot.calls("POST", "/crm/v3/objects/contacts") if c.path.endswith("contacts")
+    ]
+    assert len(creates) == 2
+    [contact_id] = hubspot.by_email(lead["email"])
+    assert hubspot.calls("PATCH", f"/crm/v3/objects/contacts/{contact_id}")
 
 
 def test_a_timeout_after_the_record_is_known_updates_that_record(

@@ -88,11 +88,21 @@ class HubSpotConnector:
     kind = "hubspot"
 
     def __init__(self, access_token: str, base_url: str | None = None, timeout: float = 10.0):
-        # No retries inside the client: the outbox retries, with backoff and Retry-After.
+        # Inside the client only one quick retry of a read (GET: safe to repeat) after a 5xx,
+        # a timeout or a refused connection; everything else, 429 above all, is the outbox's
+        # to retry, with backoff and Retry-After, without holding a worker meanwhile.
         self.client = HubSpot(
             access_token=access_token,
             host=(base_url or API_URL).rstrip("/"),
-            retry=Retry(total=0, redirect=0, raise_on_status=False),
+            retry=Retry(
+                total=1,
+                redirect=0,
+                backoff_factor=0.05,
+                status_forcelist=(500, 502, 503, 504),
+                allowed_methods=frozenset({"GET"}),
+                respect_retry_after_header=False,
+                raise_on_status=False,
+            ),
         )
         self.timeout = timeout
         # Rep email -> HubSpot owner id (or None): owners change rarely, leads often.
@@ -200,9 +210,7 @@ class HubSpotConnector:
             self._update(found, properties)
             return found
         try:
-            created = self._call(
-                "contact create", self._contacts.basic_api.create, {"properties": properties}
-            )
+            created = self._create(properties, again=bool(person.email))
         except CrmError as error:
             existing = getattr(error, "existing_id", None)
             if existing is None:
@@ -210,6 +218,23 @@ class HubSpotConnector:
             self._update(existing, properties)
             return existing
         return created.id
+
+    def _create(self, properties: dict[str, Any], *, again: bool) -> Any:
+        """Create the contact; with again, once more at once after a 5xx or a timeout.
+
+        Safe for a contact with email only: should the first create have landed, HubSpot's
+        unique-email check answers the second with 409 and the contact's id.
+        """
+        try:
+            return self._call(
+                "contact create", self._contacts.basic_api.create, {"properties": properties}
+            )
+        except CrmError as error:
+            if not (again and error.retryable and error.status != 429):
+                raise
+        return self._call(
+            "contact create", self._contacts.basic_api.create, {"properties": properties}
+        )
 
     def _update(self, contact_id: str, properties: dict[str, Any]) -> None:
         try:
