@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -77,6 +78,27 @@ def _save_questions(form: MultiDict[str, str], event: Event, author: User) -> No
         describe=_describe("Question"),
         shown={"questions": shown},
     )
+    _warn_of_unused_rules(event)
+
+
+def _warn_of_unused_rules(event: Event) -> None:
+    """Say which rubric rules no longer match anything (their question or product is gone)."""
+    questions = {question["id"] for question in event.questions or []}
+    products = {product["id"] for product in event.products or []}
+    gone = sorted(
+        {
+            rule.get("question") or rule.get("product")
+            for rule in (event.rubric or {}).get("rules", [])
+            if ("question" in rule and rule["question"] not in questions)
+            or ("product" in rule and rule["product"] not in products)
+        }
+    )
+    if gone:
+        flash(
+            "The scoring rubric still has rules on " + ", ".join(gone) + ", which this event"
+            " no longer has: they score nothing until you change them under Scoring rubric.",
+            "error",
+        )
 
 
 register(
@@ -119,6 +141,7 @@ def _save_products(form: MultiDict[str, str], event: Event, author: User) -> Non
         describe=_describe("Product"),
         shown={"products": shown},
     )
+    _warn_of_unused_rules(event)
 
 
 register(

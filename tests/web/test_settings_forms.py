@@ -3,18 +3,22 @@ change it, and refused input shows a form error with nothing stored (test client
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from server.events.models import Event, RubricVersion
 from server.extensions import db
-from server.users.models import Role
+from server.seed import DEMO_PASSWORD, seed_demo
+from server.users.models import Role, User
+from server.web.alert_sections import channel_values
 from tests.helpers import ApiHelper, Booth
 from tests.web.test_pages import logged_in
-from tests.web.webclient import post_form
+from tests.web.webclient import post_form, web_login
 
 SECTIONS = ("questions", "products", "rubric", "routing", "alerts")
 
@@ -347,8 +351,6 @@ def test_a_persons_alert_channels_are_set_by_themselves_or_an_admin(
     )
     assert response.status_code == 302
     with app.app_context():
-        from server.users.models import User
-
         assert db.session.get_one(User, booth.rep.id).alerts == {
             "email": False,
             "webhook_url": "https://rep.example.com/hook",
@@ -364,6 +366,113 @@ def test_a_persons_alert_channels_are_set_by_themselves_or_an_admin(
     saved = post_form(admin, path, {"email": "on"}, token_from=path)
     assert saved.status_code == 302
     with app.app_context():
-        from server.users.models import User
-
         assert db.session.get_one(User, booth.rep.id).alerts["email"] is True
+
+
+class _FormFields(HTMLParser):
+    """Collect what a browser would post from the first settings form of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._in_form = self._done = False
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+        self._in_template = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {key: value or "" for key, value in attrs}
+        if tag == "form" and "settings-form" in a.get("class", "") and not self._done:
+            self._in_form = True
+        if tag == "template":
+            self._in_template = True
+        if not self._in_form or self._in_template:
+            return
+        if tag == "input" and "name" in a and "disabled" not in a:
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.fields.append((a["name"], "on"))
+            else:
+                self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), ""
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self._in_template = False
+        elif tag == "form" and self._in_form:
+            self._in_form, self._done = False, True
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self.fields.append((self._textarea, self._text))
+            self._textarea = None
+
+
+def test_saving_each_seeded_demo_section_untouched_keeps_its_settings(app: Flask) -> None:
+    with app.app_context():
+        event_id = seed_demo().event_id
+    before = _event(app, event_id)
+    assert before["rubric"]["rules"] and before["routing"]["rules"]  # something to keep
+    client = app.test_client()
+    assert web_login(client, "marketer@example.com", DEMO_PASSWORD).status_code == 302
+    for key in SECTIONS:
+        page = client.get(f"/web/events/{event_id}/settings/{key}").get_data(as_text=True)
+        parser = _FormFields()
+        parser.feed(page)
+        fields = dict(parser.fields)
+        posted = MultiDict(parser.fields)
+        assert "csrf_token" in fields
+        response = client.post(f"/web/events/{event_id}/settings/{key}", data=posted)
+        assert response.status_code == 302, (key, response.get_data(as_text=True)[:3000])
+    after = _event(app, event_id)
+    for name in ("questions", "products", "routing"):
+        assert after[name] == before[name], name
+    # Alerts: the defaults ({} meant email on, nothing else) are now written out.
+    assert channel_values(after["alerts"]) == channel_values(before["alerts"])
+    assert after["alerts"]["thank_you"]["enabled"] is False
+    # The rubric is the same rules under the next version number.
+    assert {**after["rubric"], "version": 1} == {**before["rubric"], "version": 1}
+    assert after["rubric"]["version"] == before["rubric"]["version"] + 1
+
+
+def test_removing_a_question_the_rubric_scores_warns_of_the_dead_rule(
+    app: Flask, client: FlaskClient, booth: Booth, marketer: FlaskClient
+) -> None:
+    rubric = {"hot": 10, "warm": 5, "rules": [{"question": "budget", "equals": True, "points": 9}]}
+    changed = client.patch(
+        f"/api/v1/events/{booth.event['id']}",
+        json={"rubric": rubric},
+        headers=booth.marketer.headers,
+    )
+    assert changed.status_code == 200
+    data = _question_rows(_event(app, booth.event["id"])["questions"])
+    data["questions-0-remove"] = "on"  # budget
+    response = post_form(
+        marketer, _page(booth, "questions"), data, token_from=_page(booth, "questions")
+    )
+    assert response.status_code == 302
+    page = marketer.get(_page(booth, "questions")).get_data(as_text=True)
+    assert "Questions saved" in page
+    assert "The scoring rubric still has rules on budget" in page
+    # Once the rubric scores only what exists, removing a question says nothing of the kind.
+    rubric["rules"] = [{"product": "scanner", "points": 9}]
+    client.patch(
+        f"/api/v1/events/{booth.event['id']}",
+        json={"rubric": rubric},
+        headers=booth.marketer.headers,
+    )
+    data = _question_rows(_event(app, booth.event["id"])["questions"])
+    data["questions-0-remove"] = "on"
+    _post(marketer, booth, "questions", data)
+    page = marketer.get(_page(booth, "rubric")).get_data(as_text=True)
+    assert "Questions saved" in page and "still has rules" not in page
