@@ -80,6 +80,9 @@ def _try_test_alert(
     channel: Channel, target: str | None, *, event: Event | None, rep: User, secret: str = ""
 ) -> None:
     words = CHANNEL_WORDS[channel.value]
+    if not target and channel == Channel.EMAIL:
+        flash("Email alerts are switched off here: tick it, save, then send a test.", "error")
+        return
     if not target:
         flash(f"No {words} address is saved yet: save one, then send a test alert.", "error")
         return

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from server.alerts.models import AlertJob
 from server.alerts.signing import verify
+from server.events.models import Event
 from server.extensions import db
 from server.users.models import User
 from tests.alerting import smtp_for
@@ -116,6 +117,12 @@ def test_a_channel_with_nothing_saved_says_so(app: Flask, booth: Booth) -> None:
     path = f"/web/events/{booth.event['id']}/settings/alerts/test"
     shown = _press(web, path, "chat", page)
     assert "No chat webhook address is saved yet" in shown
+    with app.app_context():
+        event = db.session.get_one(Event, booth.event["id"])
+        event.alerts = {"email": False}
+        db.session.commit()
+    shown = _press(web, path, "email", page)
+    assert "Email alerts are switched off here" in shown
     token = csrf_token(web, page)
     assert web.post(path, data={"channel": "pigeon", "csrf_token": token}).status_code == 400
 
