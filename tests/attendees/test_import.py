@@ -265,3 +265,31 @@ def test_an_id_again_in_a_later_batch_of_a_first_import_updates_its_row(
         assert (job.inserted, job.updated) == (12, 1)
         names = db.session.scalars(select(Attendee.first_name).where(Attendee.badge_id == "B3"))
         assert list(names) == ["Later"]
+
+
+def test_an_import_whose_process_stopped_is_shown_as_failed(
+    app: Flask, booth: Booth, manager
+) -> None:
+    from datetime import timedelta
+
+    from server.db_types import utcnow
+
+    with app.app_context():
+        job = AttendeeImport(
+            event_id=booth.event["id"],
+            filename="cut.csv",
+            file_format="csv",
+            stored_name="gone",
+            mapping={"badge_id": "id"},
+            status=ImportStatus.RUNNING,
+            rows_read=30_000,
+            updated_at=utcnow() - timedelta(minutes=6),
+        )
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    client = web_client(app, manager)
+    progress = client.get(f"/web/events/{booth.event['id']}/attendees/imports/{job_id}.json")
+    assert progress.json["status"] == "failed"
+    assert "stopped before its end" in progress.json["error"]
+    assert progress.json["rows_read"] == 30_000
