@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -434,3 +435,202 @@ class FakeHubSpot(FakeCrm):
                 "category": "OBJECT_NOT_FOUND",
             },
         )
+
+
+_SOQL_LITERAL = r"'((?:[^'\\]|\\.)*)'"
+
+
+def _soql_value(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def _sf_time(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+
+class FakeSalesforce(FakeCrm):
+    """Salesforce's REST API on loopback: SOQL on Lead/User/Campaign/Opportunity, sObjects."""
+
+    name = "salesforce"
+    prefix = "/services/data/v59.0"
+
+    def __init__(self, token: str = "00Dtest!session", *, page_size: int = 2000, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.valid_tokens = {token}
+        self.page_size = page_size
+        self.sobjects: dict[str, dict[str, dict[str, Any]]] = {
+            name: {}
+            for name in ("Lead", "User", "Campaign", "CampaignMember", "Task", "Opportunity")
+        }
+        self.created_at: dict[str, float] = {}
+        self._pages: dict[str, list[dict[str, Any]]] = {}
+        self._clock = time.time()
+
+    def _now(self) -> float:
+        with self.lock:
+            self._clock = max(time.time(), self._clock + 0.001)
+            return self._clock
+
+    def authorized(self, headers: Any, query: dict[str, list[str]]) -> bool:
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        return scheme == "Bearer" and token in self.valid_tokens
+
+    def sf_id(self, prefix: str) -> str:
+        """Return a new 18-character record id with the object's key prefix."""
+        return f"{prefix}5g{int(self.new_id()):013d}"
+
+    def write(self, sobject: str, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create or change a record, stamping LastModifiedDate."""
+        with self.lock:
+            record = self.sobjects[sobject].setdefault(
+                record_id, {"Id": record_id, "CreatedDate": _sf_time(self._now())}
+            )
+            record.update(fields)
+            record["LastModifiedDate"] = _sf_time(self._now())
+            return record
+
+    def leads_by_email(self, email: str) -> list[str]:
+        """Return the ids of Leads with this email (more than one would be a duplicate)."""
+        with self.lock:
+            return [i for i, r in self.sobjects["Lead"].items() if r.get("Email") == email]
+
+    def convert(self, lead_id: str, stage: str, won: bool, amount: float | None = None) -> str:
+        """Play a rep converting the Lead into a closed Opportunity; return its id."""
+        opportunity = self.sf_id("006")
+        self.write(
+            "Opportunity",
+            opportunity,
+            {"StageName": stage, "IsClosed": True, "IsWon": won, "Amount": amount},
+        )
+        self.write(
+            "Lead",
+            lead_id,
+            {
+                "IsConverted": True,
+                "Status": "Closed - Converted",
+                "ConvertedOpportunityId": opportunity,
+            },
+        )
+        return opportunity
+
+    def _records(
+        self, sobject: str, fields: list[str], rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "attributes": {
+                    "type": sobject,
+                    "url": f"{self.prefix}/sobjects/{sobject}/{row['Id']}",
+                },
+                **{field: row.get(field) for field in fields},
+            }
+            for row in rows
+        ]
+
+    def _page(self, sobject: str, fields: list[str], rows: list[dict[str, Any]]) -> Reply:
+        records = self._records(sobject, fields, rows)
+        first, rest = records[: self.page_size], records[self.page_size :]
+        answer: dict[str, Any] = {"totalSize": len(records), "done": not rest, "records": first}
+        if rest:
+            locator = f"01gD{self.new_id()}"
+            with self.lock:
+                self._pages[locator] = rest
+            answer["nextRecordsUrl"] = f"{self.prefix}/query/{locator}-{self.page_size}"
+        raise Reply(200, answer)
+
+    def _soql(self, soql: str) -> Reply:
+        match = re.match(
+            r"SELECT (.+?) FROM (\w+)(?: WHERE (.+?))?(?: ORDER BY (.+?))?(?: LIMIT (\d+))?$", soql
+        )
+        if match is None:
+            raise Reply(400, [{"message": "unexpected token", "errorCode": "MALFORMED_QUERY"}])
+        fields = [f.strip() for f in match.group(1).split(",")]
+        sobject, where, order, limit = (
+            match.group(2),
+            match.group(3) or "",
+            match.group(4),
+            match.group(5),
+        )
+        with self.lock:
+            rows = [dict(r) for r in self.sobjects[sobject].values()]
+        for clause in re.split(r" AND ", where) if where else []:
+            if m := re.fullmatch(rf"(\w+) = {_SOQL_LITERAL}", clause):
+                rows = [r for r in rows if r.get(m.group(1)) == _soql_value(m.group(2))]
+            elif m := re.fullmatch(r"(\w+) = (true|false)", clause):
+                rows = [r for r in rows if bool(r.get(m.group(1))) == (m.group(2) == "true")]
+            elif m := re.fullmatch(r"(\w+) >= (\S+)", clause):
+                rows = [
+                    r
+                    for r in rows
+                    if _millis(r.get(m.group(1), "").replace("+0000", "Z")) >= _millis(m.group(2))
+                ]
+            elif m := re.fullmatch(r"(\w+) IN \((.*)\)", clause):
+                wanted = {_soql_value(v) for v in re.findall(_SOQL_LITERAL, m.group(2))}
+                rows = [r for r in rows if r.get(m.group(1)) in wanted]
+            else:
+                raise Reply(
+                    400, [{"message": f"unexpected {clause}", "errorCode": "MALFORMED_QUERY"}]
+                )
+        if order:
+            keys = [k.strip() for k in order.split(",")]
+            rows.sort(key=lambda r: tuple(str(r.get(k) or "") for k in keys))
+        if limit:
+            rows = rows[: int(limit)]
+        self._page(sobject, fields, rows)
+        raise AssertionError("unreachable")
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
+        if not path.startswith(self.prefix):
+            raise self.error("not_found")
+        rest = path[len(self.prefix) :]
+        if method == "GET" and rest == "/query/":
+            self._soql(query["q"][0])
+        if method == "GET" and rest.startswith("/query/"):
+            locator, _, offset = rest[len("/query/") :].rpartition("-")
+            with self.lock:
+                remaining = self._pages.pop(locator, None)
+            if remaining is None:
+                raise Reply(
+                    400,
+                    [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}],
+                )
+            first, later = remaining[: self.page_size], remaining[self.page_size :]
+            answer: dict[str, Any] = {
+                "totalSize": len(remaining),
+                "done": not later,
+                "records": first,
+            }
+            if later:
+                with self.lock:
+                    self._pages[locator] = later
+                answer["nextRecordsUrl"] = (
+                    f"{self.prefix}/query/{locator}-{int(offset) + self.page_size}"
+                )
+            raise Reply(200, answer)
+        if method == "GET" and rest == "/limits/":
+            raise Reply(200, self.fixture("limits"))
+        if m := re.fullmatch(r"/sobjects/(\w+)/(\w*)", rest):
+            sobject, record_id = m.group(1), m.group(2)
+            if sobject not in self.sobjects:
+                raise self.error("not_found")
+            if method == "POST" and not record_id:
+                if sobject == "CampaignMember":
+                    with self.lock:
+                        members = list(self.sobjects["CampaignMember"].values())
+                    if any(
+                        x["CampaignId"] == body["CampaignId"] and x["LeadId"] == body["LeadId"]
+                        for x in members
+                    ):
+                        raise self.error("campaign_member_duplicate")
+                prefix = {"Lead": "00Q", "Task": "00T", "CampaignMember": "00v"}.get(sobject, "001")
+                new = self.sf_id(prefix)
+                self.write(sobject, new, body)
+                if sobject == "Lead" and body.get("Email"):
+                    with self.lock:
+                        self.created_at.setdefault(body["Email"], time.perf_counter())
+                raise Reply(201, {"id": new, "success": True, "errors": []})
+            if method == "PATCH" and record_id in self.sobjects[sobject]:
+                self.write(sobject, record_id, body)
+                raise Reply(204, None)
+            raise self.error("not_found")
+        raise self.error("not_found")

@@ -15,7 +15,7 @@ from server.alerts.destinations import (
 )
 from server.crm.base import CrmError
 from server.crm.credentials import CredentialsUnreadable, seal, unseal
-from server.crm.models import CrmConnection
+from server.crm.models import CrmConnection, CrmKind
 from server.crm.registry import build, default_fields
 from server.errors import fail
 from server.events.models import Event
@@ -50,6 +50,13 @@ def save(event_id: int, data: dict[str, Any]) -> CrmConnection:
     """Create or change the event's CRM connection; a token given replaces the stored one."""
     connection = connection_of(event_id)
     _check_url(data.get("base_url"))
+    kind = data.get("kind", connection.kind if connection else None)
+    base_url = data["base_url"] if "base_url" in data else (connection and connection.base_url)
+    if kind == CrmKind.SALESFORCE and not base_url:
+        problem = {
+            "json": {"base_url": ["Give the org's address, e.g. https://acme.my.salesforce.com."]}
+        }
+        fail(422, "Salesforce needs the org's address.", errors=problem)
     secret_key = current_app.config["SECRET_KEY"]
     if connection is None:
         if not data.get("token"):
