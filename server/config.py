@@ -103,7 +103,8 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_RATELIMIT_TEST_ALERTS": _env("RATELIMIT_TEST_ALERTS", "10 per minute"),
         # Operations (server/ops/): proxies trusted for X-Forwarded-*, logs, HSTS, gunicorn.
         "LEADBRIDGE_PROXY_HOPS": _int_env("PROXY_HOPS", 0),
-        "LEADBRIDGE_LOG_FORMAT": _env("LOG_FORMAT", "json"),
+        # auto: text lines on a terminal, JSON elsewhere (server/ops/logs.py).
+        "LEADBRIDGE_LOG_FORMAT": (_env("LOG_FORMAT", "auto") or "auto").lower(),
         "LEADBRIDGE_LOG_LEVEL": (_env("LOG_LEVEL", "INFO") or "INFO").upper(),
         "LEADBRIDGE_HSTS_SECONDS": _int_env("HSTS_SECONDS", 31536000),
         # Private networks alert webhooks may be posted to (server/alerts/destinations.py).

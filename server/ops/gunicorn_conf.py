@@ -16,6 +16,9 @@ from gunicorn.glogging import Logger as _Logger
 from server.config import from_environment as _from_environment
 
 _settings = _from_environment("", {"SECRET_KEY": "-", "SQLALCHEMY_DATABASE_URI": "-"})
+# Production logs are JSON even when gunicorn is started from a terminal; each worker's app
+# reads this (the workers inherit the master's environment). Set it to "text" to override.
+_os.environ.setdefault("LEADBRIDGE_LOG_FORMAT", "json")
 
 bind = [_os.environ.get("LEADBRIDGE_BIND", "127.0.0.1:8000")]
 workers = int(_settings["LEADBRIDGE_WORKERS"])

@@ -1,4 +1,9 @@
-"""Structured logs: one JSON object a line, with the request id, and an access log.
+"""Logs: one JSON object a line (or a plain text line on a terminal), with the request id,
+and an access log.
+
+LEADBRIDGE_LOG_FORMAT chooses: "json", "text", or "auto" (the default): plain text lines when
+the log stream is a terminal (a developer's `make run`), JSON anywhere else (a service
+manager, a container, a file), and JSON under gunicorn (`serve --production`) unless set.
 
 Only the fields named here are written: the logger, level, message, request id, and for
 the access log the method, route, status and duration. The route is the URL rule
@@ -73,11 +78,25 @@ def describe_error(error: BaseException) -> str:
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
+LOG_FORMATS = ("auto", "json", "text")
+
+
+def chosen_format(log_format: str, stream: Any) -> str:
+    """Return "json" or "text" for a setting of LOG_FORMATS: auto is text on a terminal only."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"LEADBRIDGE_LOG_FORMAT is {log_format!r}; use one of {LOG_FORMATS}")
+    if log_format != "auto":
+        return log_format
+    isatty = getattr(stream, "isatty", None)
+    return "text" if isatty is not None and isatty() else "json"
+
+
 def make_handler(log_format: str, stream: Any = None) -> logging.Handler:
     """Return a stream handler with the request id filter and the chosen format."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
-    if log_format == "text":
+    if chosen_format(log_format, stream) == "text":
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     else:
         handler.setFormatter(JsonFormatter())
@@ -90,7 +109,7 @@ def configure_logging(app: Flask, stream: Any = None) -> logging.Handler:
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "leadbridge"]:
         root.removeHandler(old)
-    handler = make_handler(app.config.get("LEADBRIDGE_LOG_FORMAT", "json"), stream)
+    handler = make_handler(app.config.get("LEADBRIDGE_LOG_FORMAT", "auto"), stream)
     root.addHandler(handler)
     root.setLevel(app.config.get("LEADBRIDGE_LOG_LEVEL", "INFO"))
     return handler
