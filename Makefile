@@ -1,8 +1,12 @@
-# leadbridge: `make run` serves the demo, `make test` runs the whole suite.
+# leadbridge: `make run` serves the demo (PORT=5000), `make test` runs the whole suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The port `make run` serves on and `make app` connects to: `make run PORT=5050`.
+PORT ?= 5000
+# Where alert links and the pairing QR code send people: this server, unless set.
+PUBLIC_URL ?= $(or $(LEADBRIDGE_PUBLIC_URL),http://127.0.0.1:$(PORT))
 
 .PHONY: install run app test lint format clean
 
@@ -16,11 +20,11 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/leadbridge db upgrade
-	$(BIN)/leadbridge seed-demo
-	$(BIN)/leadbridge serve
+	LEADBRIDGE_PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/leadbridge seed-demo
+	LEADBRIDGE_PUBLIC_URL='$(PUBLIC_URL)' $(BIN)/leadbridge serve --port $(PORT)
 
 app: $(STAMP)
-	$(BIN)/python -m mobile --server http://127.0.0.1:5000
+	$(BIN)/python -m mobile --server http://127.0.0.1:$(PORT)
 
 test: $(STAMP) lint
 	$(BIN)/pytest
