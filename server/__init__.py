@@ -7,7 +7,7 @@ from typing import Any
 
 import swagger_ui_bundle
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask, redirect, send_from_directory
+from flask import Flask, redirect, send_from_directory, url_for
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
@@ -132,6 +132,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def index() -> Response:
         # Browsers land on the web pages; the API documents itself at /api/docs.
         return redirect("/web/")
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        # Browsers ask for this before reading a page's <link rel="icon"> (and for the API).
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     @app.get("/api/swagger-ui/<path:filename>")
     def swagger_ui_asset(filename: str) -> Response:

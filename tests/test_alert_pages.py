@@ -1,7 +1,8 @@
 """The pages an alert email links to, followed from a real email (aiosmtpd on loopback).
 
 "Open the lead" leads to the lead's web page, through the login form and back; the one-click
-acknowledge page shows what a rep needs to act on the lead, styled like the other pages.
+acknowledge page shows what a rep needs to act on the lead, styled like the other pages; the
+lead page's timeline says which channel each alert went by.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server.alerts.dispatcher import Dispatcher
+from server.extensions import db
+from server.users.models import User
 from tests.alerting import smtp_for
 from tests.helpers import PASSWORD, ApiHelper, Booth
-from tests.peers import SmtpRecorder
+from tests.peers import SmtpRecorder, WebhookReceiver
+from tests.web.webclient import web_login
 
 RUBRIC = {
     "hot": 10,
@@ -154,3 +158,34 @@ def test_the_acknowledge_page_shows_what_a_rep_needs_to_act(
     assert "<style" not in page
     with client.get("/static/web.css") as stylesheet:
         assert stylesheet.status_code == 200
+
+
+def test_the_lead_timeline_names_each_alerts_channel(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    client: FlaskClient,
+    smtp: SmtpRecorder,
+    receiver: WebhookReceiver,
+    dispatcher: Dispatcher,
+):
+    alerts = {"webhook_url": receiver.url("/hook"), "chat_webhook_url": receiver.url("/chat")}
+    response = client.patch(
+        f"/api/v1/events/{booth.event['id']}",
+        json={"alerts": alerts},
+        headers=booth.marketer.headers,
+    )
+    assert response.status_code == 200, response.json
+    lead = api.capture(booth.tablet, booth.staff)
+    assert dispatcher.run_once() == 3
+    browser = app.test_client()
+    assert web_login(browser, booth.marketer.email).status_code == 302
+    page = browser.get(f"/web/leads/{lead['id']}").get_data(as_text=True)
+    entries = [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", item)).strip()
+        for item in re.findall(r"<li><time>.*?</time>(.*?)</li>", page, re.S)
+    ]
+    alerted = sorted(entry for entry in entries if entry.startswith("alerted"))
+    with app.app_context():
+        rep = db.session.get(User, booth.rep.id).name
+    assert alerted == [f"alerted {rep} by {channel}" for channel in ("chat", "email", "webhook")]

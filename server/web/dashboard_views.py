@@ -15,6 +15,8 @@ from server.events.access import get_visible_event, visible_events
 from server.events.models import Event
 from server.exports.service import csv_response, xlsx_response
 from server.extensions import db
+from server.leads.access import visible_leads
+from server.leads.models import Lead
 from server.stats.service import compare_events, live_event_stats
 from server.web.blueprint import bp
 from server.web.charts import hour_columns, share
@@ -26,6 +28,8 @@ REFRESH_MS = 5000
 # A tablet not heard from for this long is shown as stale.
 STALE_SECONDS = 15 * 60
 MAX_COMPARED = 6
+# A rep's leads of one event shown on its page; the lead list filters the rest.
+REP_VIEW_LEADS = 200
 
 
 def _body(event: Event, stats: dict[str, Any]) -> Markup:
@@ -43,10 +47,12 @@ def _body(event: Event, stats: dict[str, Any]) -> Markup:
 
 
 @bp.get("/events/<id:event_id>")
-@roles_required(*MANAGERS)
+@roles_required(*WEB_ROLES)
 def dashboard(event_id: int) -> str:
-    """Show an event's figures; the page refreshes them itself."""
+    """Show an event's figures (a rep: their leads of it); the page refreshes them itself."""
     event = get_visible_event(principal(), event_id)
+    if not principal().is_manager:
+        return _rep_view(event)
     stats = live_event_stats(event.id)
     return render_template(
         "web/dashboard.html",
@@ -54,6 +60,23 @@ def dashboard(event_id: int) -> str:
         stats=stats,
         body=_body(event, stats),
         refresh_ms=REFRESH_MS,
+    )
+
+
+def _rep_view(event: Event) -> str:
+    """Show a rep the event's facts, read-only, and the leads of it they own."""
+    theirs = (
+        visible_leads(principal())
+        .where(Lead.event_id == event.id)
+        .order_by(Lead.captured_at.desc(), Lead.id)
+        .limit(REP_VIEW_LEADS + 1)
+    )
+    leads = list(db.session.scalars(theirs))
+    return render_template(
+        "web/event_rep.html",
+        event=event,
+        leads=leads[:REP_VIEW_LEADS],
+        more=len(leads) > REP_VIEW_LEADS,
     )
 
 

@@ -27,11 +27,18 @@ def local_time(
     return value.astimezone(ZoneInfo(timezone or "UTC")).strftime(fmt)
 
 
-def number(value: Any, places: int = 0) -> str:
-    """Format a number with thousands separators; a dash for None."""
+def number(value: Any, places: int = 0, trim: bool = False) -> str:
+    """Format a number with thousands separators; a dash for None.
+
+    trim drops trailing zeros of the decimals (250.0 -> "250", 12.50 -> "12.5"): for
+    figures such as answers, where places is a most, not a money amount's fixed cents.
+    """
     if value is None:
         return "–"
-    return f"{Decimal(str(value)):,.{places}f}"
+    text = f"{Decimal(str(value)):,.{places}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def percent(value: Any) -> str:

@@ -114,7 +114,7 @@ def _named(activities: list[Activity]) -> dict[int, User]:
     ids = {
         activity.detail.get(key)
         for activity in activities
-        for key in ("to_owner_id", "captured_by_id")
+        for key in ("to_owner_id", "captured_by_id", "rep_id")
     } - {None}
     return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
 

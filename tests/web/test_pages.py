@@ -90,7 +90,8 @@ PAGES = {
     "/web/events/{event}/edit": {Role.ADMIN, Role.MARKETER},
     "/web/events/{event}/team": {Role.ADMIN, Role.MARKETER},
     "/web/events/{event}/tablets": {Role.ADMIN, Role.MARKETER},
-    "/web/events/{event}": {Role.ADMIN, Role.MARKETER},
+    # A rep on the team gets the event's view for reps: their leads of it, read-only facts.
+    "/web/events/{event}": {Role.ADMIN, Role.MARKETER, Role.REP},
     "/web/events/{event}/dashboard.json": {Role.ADMIN, Role.MARKETER},
     "/web/compare": {Role.ADMIN, Role.MARKETER},
     # A rep on the event's team exports the leads they own (server/exports decides which).
