@@ -13,11 +13,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import flask_smorest
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server import json_body
 from server.extensions import db
 from tests.helpers import ApiHelper, Booth, create_mutation, event_body, lead_body, push_body
 
@@ -310,3 +312,13 @@ def test_no_body_where_one_is_required(battery: Battery, booth: Booth, client: F
             url = _concrete(path, booth, str(uuid.uuid4()))
             status = battery.send(method, url, booth.admin.headers)
             assert status in (403, 404, 422), (method, url, status)
+
+
+def test_every_api_blueprint_reads_bodies_with_the_one_decoder(app: Flask):
+    api_blueprints = [
+        bp for bp in app.blueprints.values() if isinstance(bp, flask_smorest.Blueprint)
+    ]
+    assert len(api_blueprints) >= 10
+    for blueprint in api_blueprints:
+        assert isinstance(blueprint, json_body.Blueprint), blueprint.name
+        assert isinstance(blueprint.ARGUMENTS_PARSER, json_body.JsonBodyParser), blueprint.name

@@ -11,7 +11,6 @@ import uuid
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.attachments.models import CardPhoto
 from server.attachments.schemas import (
@@ -24,6 +23,7 @@ from server.auth.guard import authorize
 from server.auth.principal import current_principal
 from server.devices.models import Device
 from server.errors import fail
+from server.json_body import Blueprint
 
 SHA256_NAME = re.compile(r"[0-9a-f]{64}")
 

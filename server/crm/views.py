@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from hubspot.exceptions import InvalidSignatureTimestampError
 from hubspot.utils.signature import Signature
 
@@ -19,6 +18,7 @@ from server.crm.models import CrmConnection, CrmKind
 from server.crm.schemas import CrmConnectionSchema, CrmTestSchema
 from server.errors import fail
 from server.extensions import db
+from server.json_body import Blueprint
 
 blp = Blueprint("crm", __name__, url_prefix="/api/v1", description="CRM connections.")
 
