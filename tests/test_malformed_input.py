@@ -109,6 +109,8 @@ def _concrete(path: str, booth: Booth, lead_id: str) -> str:
         "device_id": booth.tablet.id,
         "lead_id": lead_id,
         "job_id": 1,  # an alert job (issue 5, dead letters): retrying a pending one is a 409
+        "connection_id": 1,  # an event's CRM connection
+        "sha256": "0" * 64,  # a card photo's name
     }
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)
 
@@ -130,6 +132,19 @@ def _valid_bodies(booth: Booth) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/privacy/export"): {"email": "nobody@example.com", "country": "DE"},
         ("POST", "/api/v1/privacy/erase"): {"email": "nobody@example.com", "confirm": True},
         ("PUT", "/api/v1/privacy/events/{event_id}/retention"): {"retention_days": 30},
+        ("PUT", "/api/v1/events/{event_id}/crm"): {
+            "kind": "hubspot",
+            "token": "pat-test",
+            "field_mapping": {},
+            "owner_mapping": {},
+            "enabled": False,
+        },
+        ("POST", "/api/v1/sync/attachments"): {
+            "lead_id": str(uuid.uuid4()),
+            "sha256": "0" * 64,
+            "size": 10,
+            "content_type": "image/jpeg",
+        },
         ("POST", "/api/v1/privacy/events/{event_id}/consent-texts"): {
             "language": "de",
             "text": "Sie dürfen mich kontaktieren.",
