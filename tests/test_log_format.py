@@ -27,6 +27,7 @@ from server.ops.logs import chosen_format, make_handler
 from tests.peers import free_port
 
 LEADBRIDGE = [sys.executable, "-m", "server.cli"]
+ROOT = Path(__file__).resolve().parents[1]
 # What the text format writes for the access log's line of one request.
 TEXT_ACCESS = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO leadbridge\.access \[\w+\] GET /healthz 200"
@@ -37,7 +38,7 @@ TEXT_ACCESS = re.compile(
 def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Return the environment of a migrated instance in its own folder."""
     folder = tmp_path_factory.mktemp("instance")
-    env = {**os.environ, "LEADBRIDGE_INSTANCE_DIR": str(folder), "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, "LEADBRIDGE_INSTANCE_DIR": str(folder), "PYTHONPATH": str(ROOT)}
     for name in ("LEADBRIDGE_LOG_FORMAT", "LEADBRIDGE_DATABASE_URL", "LEADBRIDGE_REDIS_URL"):
         env.pop(name, None)
     done = subprocess.run(
