@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from server.events.models import Event, default_disqualification_reasons
 from server.events.schemas import EventSchema
+from server.json_body import BodyNotJson, decode_json
 
 TEXT_FIELDS = ("name", "venue", "starts_on", "ends_on", "timezone", "country", "booth")
 OPTIONAL_TEXT = ("venue", "country", "booth", "campaign_code", "consent_text", "cost")
@@ -103,9 +104,9 @@ def parse_event_form(form: MultiDict[str, str], event: Event | None) -> dict[str
         raw[name] = [line for line in lines if line]
     for name in JSON_FIELDS:
         try:
-            raw[name] = json.loads(form.get(name, "") or "null")
-        except json.JSONDecodeError as error:
-            json_errors[name] = [f"Not valid JSON: {error.msg} (line {error.lineno})."]
+            raw[name] = decode_json((form.get(name, "") or "null").encode())
+        except BodyNotJson as error:
+            json_errors[name] = [_json_problem(error)]
     if event is not None:
         raw["active"] = form.get("active") == "on"
         current = form_values(event)
@@ -121,3 +122,11 @@ def parse_event_form(form: MultiDict[str, str], event: Event | None) -> dict[str
     if json_errors:
         raise ma.ValidationError(json_errors)  # type: ignore[arg-type]
     return fields
+
+
+def _json_problem(error: BodyNotJson) -> str:
+    """Say why a JSON text area was refused, with the line when the syntax is at fault."""
+    cause = error.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        return f"Not valid JSON: {cause.msg} (line {cause.lineno})."
+    return f"Not valid JSON: the text {str(error).removeprefix('The body ')}"

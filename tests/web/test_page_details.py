@@ -17,7 +17,7 @@ from flask import Flask
 from server.users.models import Role
 from server.web.formatting import number
 from tests.helpers import ApiHelper, Booth
-from tests.web.test_pages import lead_routed_to, logged_in
+from tests.web.test_pages import EVENT_FORM, lead_routed_to, logged_in
 from tests.web.webclient import post_form
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,3 +184,24 @@ def test_the_tablets_pairing_help_names_the_button_the_tablets_page_shows(app: F
         token_from=f"/web/events/{booth.event['id']}/tablets",
     )
     assert shown.status_code == 201 and 'id="pairing-code"' in shown.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "Not valid JSON: the text nests too deeply."),
+        ("[" + "7" * 5000 + "]", "Not valid JSON: the text holds a number too long to read."),
+        ('[{"id": "x", "label": "\\ud800", "type": "text"}]', "lone surrogate"),
+        ("[{", "Not valid JSON: Expecting property name enclosed in double quotes (line 1)."),
+    ],
+    ids=["deep", "long-number", "lone-surrogate", "syntax"],
+)
+def test_json_the_decoder_refuses_in_the_event_form_is_shown_not_a_500(
+    app: Flask, api: ApiHelper, text: str, shown: str
+):
+    client = logged_in(app, api.person(Role.MARKETER))
+    response = post_form(client, "/web/events/new", {**EVENT_FORM, "questions": text})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert shown in page
+    assert "Web Expo" in page  # what was typed is kept
