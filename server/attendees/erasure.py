@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
 
 from server.attendees.matching import phone_tail, same_phone
 from server.attendees.models import Attendee
@@ -50,3 +50,33 @@ def remove_person(email: str | None, phone: str | None) -> int:
         attendee.server_version = first + offset
         attendee.updated_at = now
     return len(matches)
+
+
+def remove_event_list(event_id: int) -> int:
+    """Empty and mark removed every attendee of an event (its retention ran out); return how many.
+
+    One UPDATE however long the list: each row still takes a version of its own (pages of
+    a pull must never split rows sharing one), taken as a block spanning the rows' ids.
+    """
+    low, high, count = db.session.execute(
+        select(func.min(Attendee.id), func.max(Attendee.id), func.count()).where(
+            Attendee.event_id == event_id, Attendee.removed.is_(False)
+        )
+    ).one()
+    if not count:
+        return 0
+    first = reserve_server_versions(high - low + 1)
+    db.session.execute(
+        update(Attendee)
+        .where(Attendee.event_id == event_id, Attendee.removed.is_(False))
+        .values(
+            {name: None for name in (*ATTENDEE_FIELDS, "badge_id", "phone_tail")}
+            | {
+                "removed": True,
+                "server_version": Attendee.id - low + first,
+                "updated_at": utcnow(),
+            }
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(count)

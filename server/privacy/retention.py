@@ -1,5 +1,7 @@
 """Retention: erase leads nobody worked on, a set number of days after their event ended.
 
+The event's attendee list (server/attendees) is removed at the same time.
+
 An event's retention_days (table event_retention; unset means keep) counts from the
 day after the show's last day. A lead is kept when its owner acted on it (any timeline
 entry by the owner), acknowledged it or recorded a first contact; every other lead of
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, select
 
+from server.attendees.erasure import remove_event_list
 from server.db_types import utcnow
 from server.events.models import Event
 from server.extensions import db
@@ -76,16 +79,20 @@ def erase_expired(today: date | None = None) -> list[dict[str, Any]]:
         if ends_on + timedelta(days=days) >= day:
             continue
         leads = _idle_leads(event_id)
-        if not leads:
+        # The organiser's list served the show: it goes with the idle leads.
+        attendees = remove_event_list(event_id)
+        if not leads and not attendees:
             continue
         counts = forget(leads, ForgetReason.RETENTION)
+        detail = {"event_id": event_id, "retention_days": days, "deleted": counts}
+        if attendees:
+            detail["attendees_removed"] = attendees
         db.session.add(
-            AuditEntry(
-                action=AuditAction.RETENTION,
-                lead_count=len(leads),
-                detail={"event_id": event_id, "retention_days": days, "deleted": counts},
-            )
+            AuditEntry(action=AuditAction.RETENTION, lead_count=len(leads), detail=detail)
         )
         db.session.commit()
-        done.append({"event_id": event_id, "leads_erased": len(leads)})
+        entry: dict[str, Any] = {"event_id": event_id, "leads_erased": len(leads)}
+        if attendees:
+            entry["attendees_removed"] = attendees
+        done.append(entry)
     return done

@@ -168,3 +168,42 @@ def test_a_revoked_tablet_wipes_the_list(
     assert raised.value.wipe
     assert tablet.attendee_count() == 0 and tablet.find_attendee("REG-1001") is None
     assert b"Ann1001" not in raw_bytes(tablet)
+
+
+def test_the_events_retention_removes_its_list_on_server_and_tablet(
+    app: Flask, manager_client: FlaskClient, api: ApiHelper, booth: Booth, tablet: DeviceStore
+) -> None:
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from server.attendees.models import Attendee
+    from server.extensions import db
+    from server.privacy.retention import erase_expired
+
+    other = api.event(booth.admin, name="Other Expo")
+    api.add_member(booth.admin, other["id"], booth.marketer.id)
+    import_list(manager_client, other["id"], csv_bytes(people(2)))
+    import_list(manager_client, booth.event["id"], csv_bytes(people(40)))
+    sync(tablet)
+    assert tablet.attendee_count() == 40
+    url = f"/api/v1/privacy/events/{booth.event['id']}/retention"
+    assert api.client.put(url, json={"retention_days": 30}, headers=booth.admin.headers).json
+    with app.app_context():
+        assert erase_expired(date(2026, 12, 20)) == []  # the event ended 25 days before
+        done = erase_expired(date(2026, 12, 26))
+        assert done == [{"event_id": booth.event["id"], "leads_erased": 0, "attendees_removed": 40}]
+        assert erase_expired(date(2026, 12, 27)) == []  # nothing left to remove
+        left = db.session.execute(
+            select(
+                Attendee.event_id, Attendee.removed, Attendee.first_name, Attendee.server_version
+            )
+        ).all()
+    assert sorted((e, r) for e, r, _, _ in left) == [
+        *[(booth.event["id"], True)] * 40,
+        *[(other["id"], False)] * 2,
+    ]
+    assert all(name is None for event_id, _, name, _ in left if event_id == booth.event["id"])
+    assert len({version for *_, version in left}) == 42  # each row a version of its own
+    sync(tablet)
+    assert tablet.attendee_count() == 0 and tablet.find_attendee("REG-1001") is None
