@@ -29,6 +29,12 @@ class RunningServer:
     url: str
     database_url: str
     pairing_code: str
+    pid: int = 0  # the serving process, for reading its CPU time
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU time (user + system) the serving process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -142,7 +148,7 @@ def running_server(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.1)
-        yield RunningServer(url, database_url, code)
+        yield RunningServer(url, database_url, code, process.pid)
     finally:
         for child in (process, *helpers):
             child.terminate()

@@ -2,17 +2,20 @@
 
     python bench/sync_bench.py --leads 10000 [--database-url postgresql://...@127.0.0.1/test]
 
-Starts the real server (a separate process, waitress) on loopback. The baseline, measured in the
-same run on the same kind of database, is SQLAlchemy Core executemany of the very rows the push
-stored. Last line:
+Starts the real server (a separate process, waitress) on loopback. Baselines, measured in the
+same run: for push, SQLAlchemy Core executemany of the very rows the push stored, on the same
+kind of database; for pull (every personal-data column sealed), one executemany of the very
+sealed rows the pull wrote into a fresh tablet file of the same schema and settings. The pull's
+tablet side (applying the pages) is timed apart. Last line:
 sync_bench leads=N push_leads_per_s=N pull_rows_per_s=N raw_insert_rows_per_s=N push_ratio=R
-save_p99_ms=N
+save_p99_ms=N sealed_insert_rows_per_s=N pull_ratio=R pull_apply_rows_per_s=N
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -56,6 +59,43 @@ def _raw_insert_rate(source_url: str, target_url: str) -> float:
     return len(rows) / elapsed
 
 
+def _sealed_insert_rate(pulled: Path, target: Path) -> float:
+    """Insert the sealed rows a pull wrote into a fresh tablet file, in one executemany."""
+    source = sqlite3.connect(pulled)
+    cursor = source.execute("SELECT * FROM leads")
+    names = [column[0] for column in cursor.description]
+    rows = cursor.fetchall()
+    source.close()
+    DeviceStore(target).close()  # the tablet's schema, migrations and key
+    connection = sqlite3.connect(target, isolation_level=None)
+    # The settings the store writes with (sync/store.py).
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA secure_delete = ON")
+    marks = ", ".join("?" for _ in names)
+    started = time.perf_counter()
+    connection.execute("BEGIN IMMEDIATE")
+    connection.executemany(f"INSERT INTO leads ({', '.join(names)}) VALUES ({marks})", rows)
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return len(rows) / elapsed
+
+
+class _TimedApply:
+    """Wrap a store's apply_pull_page to add up the time the tablet spends applying pages."""
+
+    def __init__(self, store: DeviceStore):
+        self.seconds = 0.0
+        self._apply = store.apply_pull_page
+        store.apply_pull_page = self  # type: ignore[method-assign]
+
+    def __call__(self, changes: list, next_cursor: int) -> None:
+        started = time.perf_counter()
+        self._apply(changes, next_cursor)
+        self.seconds += time.perf_counter() - started
+
+
 def _fill(
     store: DeviceStore, rng: random.Random, staff_id: int, count: int, start: int
 ) -> list[float]:
@@ -92,9 +132,10 @@ def main() -> None:
             staff_id = _staff_id(tablet)
             _fill(tablet, rng, staff_id, args.leads, 0)
             with SyncClient(tablet) as client:
-                started = time.perf_counter()
+                started, server_cpu = time.perf_counter(), server.cpu_seconds()
                 report = client.push()
                 push_seconds = time.perf_counter() - started
+                push_cpu = server.cpu_seconds() - server_cpu
             assert report.pushed == args.leads and tablet.outbox_size() == 0, report
             pushed_rate = args.leads / push_seconds
 
@@ -107,14 +148,20 @@ def main() -> None:
                 pairing["token"],
                 None,
             )
+            applying = _TimedApply(fresh)
             with SyncClient(fresh) as client:
-                started = time.perf_counter()
+                started, server_cpu = time.perf_counter(), server.cpu_seconds()
+                tablet_cpu = time.process_time()
                 client.pull()
                 pull_seconds = time.perf_counter() - started
+                pull_cpu = server.cpu_seconds() - server_cpu
+                tablet_cpu = time.process_time() - tablet_cpu
             pulled = fresh.counts()["total"]
             assert pulled == args.leads, pulled
             pull_rate = pulled / pull_seconds
+            apply_rate = pulled / applying.seconds
             fresh.close()
+            sealed_rate = _sealed_insert_rate(work / "fresh.sqlite3", work / "baseline.sqlite3")
 
             with fresh_database(work, args.database_url, "raw") as raw_db:
                 raw_rate = _raw_insert_rate(server_db, raw_db)
@@ -124,6 +171,13 @@ def main() -> None:
             samples = _fill(tablet, rng, staff_id, args.save_samples, args.tablet_leads)
             tablet.close()
     save_p99 = percentile(samples, 0.99) * 1000
+    # CPU, not wall time: this machine's other work slows the wall clock, not the CPU used.
+    print(
+        f"server cpu per pushed lead {push_cpu / args.leads * 1e6:.0f} us, per pulled row "
+        f"{pull_cpu / args.leads * 1e6:.0f} us; tablet cpu per pulled row "
+        f"{tablet_cpu / args.leads * 1e6:.0f} us",
+        file=sys.stderr,
+    )
     print(
         f"save median {statistics.median(samples) * 1000:.2f} ms over {len(samples)} saves "
         f"with {args.tablet_leads} leads on the tablet",
@@ -132,7 +186,9 @@ def main() -> None:
     print(
         f"sync_bench leads={args.leads} push_leads_per_s={pushed_rate:.0f} "
         f"pull_rows_per_s={pull_rate:.0f} raw_insert_rows_per_s={raw_rate:.0f} "
-        f"push_ratio={pushed_rate / raw_rate:.2f} save_p99_ms={save_p99:.1f}"
+        f"push_ratio={pushed_rate / raw_rate:.2f} save_p99_ms={save_p99:.1f} "
+        f"sealed_insert_rows_per_s={sealed_rate:.0f} pull_ratio={pull_rate / sealed_rate:.2f} "
+        f"pull_apply_rows_per_s={apply_rate:.0f}"
     )
 
 

@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import requests
 
 from sync.store import DeviceStore
@@ -116,9 +117,10 @@ def _raise_for(response: requests.Response) -> None:
 
 
 def _json(response: requests.Response) -> dict[str, Any]:
+    # msgspec, not the json module: a pull page of 1,000 leads decodes several times faster.
     try:
-        body = response.json()
-    except ValueError:
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
         body = None
     if not isinstance(body, dict):
         raise ProtocolError(

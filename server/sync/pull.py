@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from server.attachments.suggestions import card_changes
 from server.attendees.pull import attendee_changes
@@ -15,9 +15,9 @@ from server.errors import fail
 from server.events.models import Event, EventMember
 from server.extensions import db
 from server.leads.models import Lead
-from server.privacy.models import ConsentRecord
 from server.privacy.tombstones import tombstone_changes
 from server.routing.router import start_of_day
+from server.sync.pages import LEADS_AFTER, lead_data
 from server.versioning import current_server_version
 
 
@@ -33,35 +33,17 @@ def _changed_event(device: Device, cursor: int) -> Event | None:
     ).first()
 
 
-# Run by every pull: built once, since building it cost more CPU than running it
-# (docs/performance.md). Each lead with its owner and what its visitor agreed to
-# (consent record), in one query.
-_LEADS_AFTER = (
-    select(Lead, ConsentRecord.language, ConsentRecord.purposes)
-    .outerjoin(ConsentRecord, ConsentRecord.lead_id == Lead.id)
-    .where(Lead.device_id == bindparam("device_id"), Lead.server_version > bindparam("cursor"))
-    .order_by(Lead.server_version)
-    .limit(bindparam("limit"))
-    .options(joinedload(Lead.owner))
-)
-
-
 def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
-    """Return up to limit changes after cursor, in server-version order."""
+    """Return up to limit changes after cursor, in server-version order.
+
+    A lead change's data is built from its Core row already (server/sync/pages.py);
+    the others carry their row for ChangeSchema to dump.
+    """
     leads = db.session.execute(
-        _LEADS_AFTER, {"device_id": device.id, "cursor": cursor, "limit": limit + 1}
+        LEADS_AFTER, {"device_id": device.id, "cursor": cursor, "limit": limit + 1}
     ).all()
     changes = [
-        {
-            "kind": "lead",
-            "version": lead.server_version,
-            "row": lead,
-            # None without a record (consent not given): purposes is never NULL in a record.
-            "consent": {"language": language, "purposes": purposes}
-            if purposes is not None
-            else None,
-        }
-        for lead, language, purposes in leads
+        {"kind": "lead", "version": row.server_version, "data": lead_data(row)} for row in leads
     ]
     event = _changed_event(device, cursor)
     if event is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask.views import MethodView
 
 from server.auth.guard import authorize
@@ -13,6 +13,7 @@ from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail
 from server.json_body import Blueprint
+from server.sync.pages import encode_page
 from server.sync.pull import booth_counts, pull
 from server.sync.push import push
 from server.sync.schemas import (
@@ -87,4 +88,7 @@ class Pull(MethodView):
     @blp.response(200, PullResultSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Return the changes after the cursor, in server-version order."""
-        return pull(_this_device(), args["cursor"], args["limit"])
+        # Encoded here, not dumped by the schema: a page is up to 1,000 leads
+        # (server/sync/pages.py); PullResultSchema still documents it.
+        page = pull(_this_device(), args["cursor"], args["limit"])
+        return Response(encode_page(page), mimetype="application/json")

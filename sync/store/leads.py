@@ -41,6 +41,14 @@ class LeadsMixin(StoreBase):
 
     def _column_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Return the columns to write for lead values: JSON encoded, indexed, sealed."""
+        columns = self._plain_columns(values)
+        for name in SEALED_COLUMNS:
+            if name in columns:
+                columns[name] = self._cipher.seal(columns[name], f"leads.{name}")
+        return columns
+
+    def _plain_columns(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the columns for lead values, JSON encoded and indexed, not yet sealed."""
         columns = {}
         for name, value in values.items():
             if name in JSON_FIELDS:
@@ -57,9 +65,6 @@ class LeadsMixin(StoreBase):
             columns["email_index"] = self._cipher.blind_index(values["email"])
         if "phone" in values:
             columns["phone_index"] = self._cipher.blind_index(values["phone"])
-        for name in SEALED_COLUMNS:
-            if name in columns:
-                columns[name] = self._cipher.seal(columns[name], f"leads.{name}")
         return columns
 
     def _insert_lead(

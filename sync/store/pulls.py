@@ -1,12 +1,16 @@
-"""Applying pulled changes (event, leads, erasures) page by page, with the cursor."""
+"""Applying pulled changes (event, leads, attendees, erasures) page by page, with the cursor."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sync.store.base import StoreBase
+from sync.store.codec import utc_key
+from sync.store.fields import SEARCHED
+from sync.store.sealing import SEALED_COLUMNS
 
 
 class PullsMixin(StoreBase):
@@ -23,10 +27,32 @@ class PullsMixin(StoreBase):
             self._set_meta(conn, "cursor", 0)
 
     def apply_pull_page(self, changes: Iterable[Mapping[str, Any]], next_cursor: int) -> None:
-        """Apply one page of pulled changes and move the cursor, in one transaction."""
+        """Apply one page of pulled changes and move the cursor, in one transaction.
+
+        Leads new to this tablet (a reinstall, a second tablet of the pairing) are the
+        bulk of a big pull: they are gathered and inserted together, sealed column by
+        column (_insert_pulled). Any other change first writes the leads gathered so far,
+        so the page still applies in order.
+        """
+        changes = list(changes)
         with self._transaction() as conn:
+            known = self._known_ids(
+                conn,
+                [
+                    str(change["data"]["id"])
+                    for change in changes
+                    if change.get("kind") == "lead" and (change.get("data") or {}).get("id")
+                ],
+            )
+            new: list[tuple[str, Mapping[str, Any], Any]] = []
             for change in changes:
                 kind, data = change.get("kind"), change.get("data") or {}
+                if kind == "lead" and str(data["id"]) not in known:
+                    known.add(str(data["id"]))
+                    new.append((str(data["id"]), data, change.get("version")))
+                    continue
+                self._insert_pulled(conn, new)
+                new = []
                 if kind == "event":
                     self._write_event(conn, data, change.get("version"))
                 elif kind == "lead":
@@ -40,26 +66,104 @@ class PullsMixin(StoreBase):
                     # What the server read off a card photo: suggestions, never values.
                     self._apply_pulled_card(conn, data)  # type: ignore[attr-defined]
                 # Other kinds come from a newer server; skipping them is safe.
+            self._insert_pulled(conn, new)
             current = int(self._get_meta(conn, "cursor", 0))
             self._set_meta(conn, "cursor", max(current, int(next_cursor)))
+
+    @staticmethod
+    def _known_ids(conn: sqlite3.Connection, lead_ids: list[str]) -> set[str]:
+        """Return which of lead_ids this tablet holds or deleted on purpose (forgotten)."""
+        if not lead_ids:
+            return set()
+        # One JSON parameter, not one per id: a page holds up to 1,000 leads.
+        given = "(SELECT value FROM json_each(?1))"
+        rows = conn.execute(
+            f"SELECT id FROM leads WHERE id IN {given}"
+            f" UNION SELECT lead_id FROM forgotten WHERE lead_id IN {given}",
+            (json.dumps(lead_ids),),
+        )
+        return {row[0] for row in rows}
+
+    @staticmethod
+    def _server_view(data: Mapping[str, Any], change_version: Any) -> dict[str, Any]:
+        """Return the server-owned columns of a pulled lead (status_reason not yet sealed)."""
+        owner = data.get("owner") or {}
+        return {
+            "server_version": data.get("server_version", change_version),
+            "status": data.get("status"),
+            "owner_id": data.get("owner_id"),
+            "owner_name": owner.get("name"),
+            "acknowledged_at": data.get("acknowledged_at"),
+            "status_reason": data.get("status_reason"),
+            "deal_value": data.get("deal_value"),
+            "first_contact_at": data.get("first_contact_at"),
+            "merged_into_id": data.get("merged_into_id"),
+        }
+
+    def _insert_pulled(
+        self, conn: sqlite3.Connection, pulled: list[tuple[str, Mapping[str, Any], Any]]
+    ) -> None:
+        """Insert pulled leads this tablet does not hold, as _apply_pulled_lead would one by one.
+
+        Each sealed column is sealed for all the leads in one call, the search text is
+        made from the values in hand (not read back and opened), and the rows go in
+        with one executemany per set of columns.
+        """
+        if not pulled:
+            return
+        now = self._now()
+        created, confirmed = now.isoformat(), utc_key(now)
+        rows = []
+        for lead_id, data, version in pulled:
+            values = self._server_values(data)
+            values.setdefault("captured_at", created)
+            # As _refresh_search_text makes it; casefold in Python (names are often not ASCII).
+            search = "\n".join((values.get(name) or "").casefold() for name in SEARCHED)
+            rows.append(
+                {
+                    "id": lead_id,
+                    **self._plain_columns(values),
+                    "search_text": search,
+                    "created_locally_at": created,
+                    "sync_state": "uploaded",
+                    "confirmed_at": confirmed,
+                    **self._server_view(data, version),
+                }
+            )
+        searched = [(row["id"], row["search_text"]) for row in rows]  # before sealing
+        for name in SEALED_COLUMNS:
+            holding = [row for row in rows if name in row]
+            sealed = self._cipher.seal_many([row[name] for row in holding], f"leads.{name}")
+            for row, value in zip(holding, sealed, strict=True):
+                row[name] = value
+        # local_seq orders "newest first" without trusting the tablet clock.
+        first = conn.execute("SELECT COALESCE(MAX(local_seq), 0) + 1 FROM leads").fetchone()[0]
+        for seq, row in enumerate(rows, start=first):
+            row["local_seq"] = seq
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
+        for names, values in by_columns.items():
+            marks = ", ".join("?" for _ in names)
+            conn.executemany(f"INSERT INTO leads ({', '.join(names)}) VALUES ({marks})", values)
+        if self._search_ready:
+            conn.executemany(
+                "INSERT OR REPLACE INTO temp.search_index (local_seq, id, text) VALUES (?, ?, ?)",
+                [
+                    (row["local_seq"], lead_id, text)
+                    for row, (lead_id, text) in zip(rows, searched, strict=True)
+                ],
+            )
 
     def _apply_pulled_lead(
         self, conn: sqlite3.Connection, data: Mapping[str, Any], change_version: Any
     ) -> None:
         lead_id = str(data["id"])
-        version = data.get("server_version", change_version)
-        owner = data.get("owner") or {}
-        server_view = {
-            "server_version": version,
-            "status": data.get("status"),
-            "owner_id": data.get("owner_id"),
-            "owner_name": owner.get("name"),
-            "acknowledged_at": data.get("acknowledged_at"),
-            "status_reason": self._cipher.seal(data.get("status_reason"), "leads.status_reason"),
-            "deal_value": data.get("deal_value"),
-            "first_contact_at": data.get("first_contact_at"),
-            "merged_into_id": data.get("merged_into_id"),
-        }
+        server_view = self._server_view(data, change_version)
+        version = server_view["server_version"]
+        server_view["status_reason"] = self._cipher.seal(
+            server_view["status_reason"], "leads.status_reason"
+        )
         values = self._server_values(data)
         row = conn.execute(
             "SELECT server_version, sync_state FROM leads WHERE id = ?", (lead_id,)

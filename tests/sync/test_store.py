@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from sync.leads import IDENTITY_MESSAGE
-from sync.store import CREATE_FIELDS, SCHEMA_VERSION, DeviceStore, LeadInvalid, lead_state
+from sync.store import (
+    CREATE_FIELDS,
+    SCHEMA_VERSION,
+    SEALED_COLUMNS,
+    DeviceStore,
+    LeadInvalid,
+    lead_state,
+)
 
 STAFF_ID = 5
 EVENT: dict[str, Any] = {
@@ -811,3 +818,79 @@ def test_a_closed_store_refuses_work(store: DeviceStore) -> None:
 
     with pytest.raises(Exception, match="closed"):
         store.counts()
+
+
+def _opened_rows(store: DeviceStore) -> list[dict[str, Any]]:
+    """Every lead row with its sealed columns opened, in local order."""
+    conn = sqlite3.connect(store.path)
+    conn.row_factory = sqlite3.Row
+    rows = [dict(row) for row in conn.execute("SELECT * FROM leads ORDER BY local_seq")]
+    conn.close()
+    for row in rows:
+        for name in SEALED_COLUMNS:
+            row[name] = store._cipher.open(row[name], f"leads.{name}")
+    return rows
+
+
+def test_a_page_of_new_leads_is_stored_as_one_lead_at_a_time_would_be(
+    store: DeviceStore, tmp_path: Path, clock: Clock
+) -> None:
+    ids = [f"6f1c0000-0000-4000-8000-00000000000{n}" for n in range(1, 6)]
+    page = [
+        {"kind": "lead", "version": 8 + n, "data": server_lead(lead_id, 8 + n, **extra)}
+        for n, (lead_id, extra) in enumerate(
+            zip(
+                ids,
+                [
+                    {},
+                    {"status_reason": "Went elsewhere", "status": "lost", "first_name": "Ådne"},
+                    {"email": None, "phone": None, "notes": "Met at the bar"},
+                    {"owner_id": 9, "owner": {"id": 9, "name": "Rita", "role": "rep"}},
+                    {"badge_payload": "BEGIN:VCARD", "merged_into_id": ids[0]},
+                ],
+                strict=True,
+            )
+        )
+    ]
+    one_by_one = DeviceStore(tmp_path / "one.sqlite3", clock=clock)
+    one_by_one.set_pairing("http://server.invalid/", 7, 3, "lbd_secret", EVENT)
+    for change in page:
+        one_by_one.apply_pull_page([change], change["version"])
+    store.search_leads("")  # the in-memory search index is built: the batch must keep it
+    store.apply_pull_page(page, 13)
+
+    batched, single = _opened_rows(store), _opened_rows(one_by_one)
+    one_by_one.close()
+    assert len(batched) == 5
+    for row in (*batched, *single):
+        row.pop("created_locally_at"), row.pop("confirmed_at")
+        row.pop("local_seq")
+    # Blind indexes are keyed per tablet: compare that they are there, not their value.
+    for row in (*batched, *single):
+        for name in ("email_index", "phone_index"):
+            row[name] = row[name] is not None
+    assert batched == single
+    assert [lead["id"] for lead in store.search_leads("")] == ids[::-1]  # newest first
+    assert store.search_leads("ådne")[0]["id"] == ids[1]
+    assert store.cursor() == 13
+
+
+def test_a_page_applies_in_order_around_the_leads_it_inserts(store: DeviceStore) -> None:
+    forgotten, erased, twice = (f"6f1c0000-0000-4000-8000-00000000010{n}" for n in range(3))
+    store.apply_pull_page([{"kind": "lead", "version": 1, "data": server_lead(forgotten, 1)}], 1)
+    store.apply_pull_page([{"kind": "erasure", "version": 2, "data": {"id": forgotten}}], 2)
+    store.apply_pull_page(
+        [
+            {"kind": "lead", "version": 3, "data": server_lead(forgotten, 3)},
+            {"kind": "lead", "version": 4, "data": server_lead(erased, 4)},
+            {"kind": "lead", "version": 5, "data": server_lead(twice, 5, company="First")},
+            {"kind": "erasure", "version": 6, "data": {"id": erased}},
+            {"kind": "lead", "version": 7, "data": server_lead(twice, 7, company="Second")},
+        ],
+        7,
+    )
+    assert store.get_lead(forgotten) is None  # deleted here on purpose: stays deleted
+    assert store.get_lead(erased) is None
+    kept = store.get_lead(twice)
+    assert kept is not None and kept["company"] == "Second" and kept["server_version"] == 7
+    assert store.counts()["total"] == 1
