@@ -10,11 +10,16 @@ from typing import Any
 
 import openpyxl
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from server.auth.principal import Principal
+from server.events.models import Event
+from server.exports import rows as export_rows
 from server.exports.csv_export import CHUNK_ROWS, csv_chunks, defuse
-from server.users.models import Role
-from tests.helpers import ApiHelper, Booth
+from server.extensions import db
+from server.users.models import Role, User
+from tests.helpers import ApiHelper, Booth, skip_unless_postgres
 
 CAPTURED = datetime(2026, 11, 23, 8, 10, tzinfo=UTC)  # 09:10 in Berlin
 
@@ -228,3 +233,29 @@ def test_the_endpoints_answer_with_a_streamed_body(
         assert leads["won"]["id"].encode() in body
     else:
         assert body.startswith(b"PK")  # a zip archive, as every XLSX is
+
+
+def test_the_csv_written_by_postgresql_equals_the_python_conversions(
+    app: Flask, database_url: str, api: ApiHelper, booth: Booth, leads: dict[str, Any]
+):
+    skip_unless_postgres(database_url, "the database writes CSV cells only on PostgreSQL")
+    # A summer time (the other UTC offset) and a time with a fraction of a second.
+    api.capture(booth.tablet, booth.staff, captured_at="2026-07-01T22:59:59.999999+00:00")
+    api.capture(
+        booth.tablet,
+        booth.staff,
+        captured_at="2026-03-29T00:30:00.5+00:00",  # the hour Berlin's clocks jump
+        consent={"given": False},
+        follow_up=False,
+    )
+    with app.test_request_context():
+        event = db.session.get(Event, booth.event["id"])
+        principal = Principal(user=db.session.get(User, booth.marketer.id))
+        by_python = "".join(
+            csv_chunks(export_rows.headers(event), export_rows.rows(event, principal))
+        )
+        by_database = "".join(
+            csv_chunks(export_rows.headers(event), export_rows.rows(event, principal, text=True))
+        )
+    assert by_database.count("\r\n") == 5  # the header and four leads
+    assert by_database == by_python

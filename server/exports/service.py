@@ -35,7 +35,7 @@ def _download(event: Event, extension: str) -> dict[str, str]:
 def csv_response(event: Event, principal: Principal) -> Response:
     """Return a streamed CSV of the leads of event that principal may read."""
     require_exporter(principal)
-    body = csv_chunks(headers(event), rows(event, principal))
+    body = csv_chunks(headers(event), rows(event, principal, text=True))
     return Response(body, content_type="text/csv; charset=utf-8", headers=_download(event, "csv"))
 
 
