@@ -12,6 +12,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from server.stats.cache import REFRESH_AFTER
 from tests.helpers import ApiHelper, Booth, make_booth
 
 REDIS_URL = os.environ.get("LEADBRIDGE_TEST_REDIS_URL")
@@ -71,3 +72,29 @@ def test_the_cache_does_not_open_figures_to_a_rep(cached_app: Flask) -> None:
     booth = make_booth(ApiHelper(cached_app, client))
     assert _stats(client, booth).status_code == 200
     assert _stats(client, booth, "rep").status_code == 403
+
+
+def test_a_poll_late_in_the_cache_time_renews_the_figures_in_the_background(
+    cached_app: Flask, app_factory: Callable[..., Flask]
+) -> None:
+    seconds = 6.0  # long enough for a background refresh on a busy machine
+    app = app_factory(
+        LEADBRIDGE_STATS_CACHE_SECONDS=seconds,
+        LEADBRIDGE_REDIS_URL=cached_app.config.get("LEADBRIDGE_REDIS_URL"),
+    )
+    client = app.test_client()
+    api = ApiHelper(app, client)
+    booth = make_booth(api)
+    api.capture(booth.tablet, booth.staff)
+    computed_at = time.monotonic()
+    assert _stats(client, booth).json["totals"]["leads"] == 1
+    api.capture(booth.tablet, booth.staff)
+    time.sleep(seconds * REFRESH_AFTER + 0.1 - (time.monotonic() - computed_at))
+    # This poll answers at once with the kept figures, and has them computed again.
+    assert _stats(client, booth).json["totals"]["leads"] == 1
+    renewed = None
+    while time.monotonic() - computed_at < seconds - 0.2 and renewed != 2:
+        time.sleep(0.1)
+        renewed = _stats(client, booth).json["totals"]["leads"]
+    # Renewed before the first figures' cache time ran out: no poll had to compute them.
+    assert renewed == 2

@@ -6,6 +6,12 @@ answer aggregates all of the event's leads. For LEADBRIDGE_STATS_CACHE_SECONDS (
 LEADBRIDGE_REDIS_URL is set, so every web process and machine shares them, else in this
 process's memory. The figures are then at most that many seconds old, which the dashboard
 shows ("updated at"). A cache that fails (Redis down) is skipped, never an error.
+
+While dashboards keep polling, no poll waits for the figures to be computed: a poll in the
+last third of the cache time answers with the kept figures and has them computed again in
+the background (one refresh per event at a time, across processes through Redis), so they
+are renewed before they expire. Only a poll that finds none (the first, or after a quiet
+spell) computes them itself.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 _EXTENSION = "leadbridge_stats_cache"
+# Past this share of the cache time, a poll has the figures refreshed in the background.
+REFRESH_AFTER = 2 / 3
+# A refresh claim lapses after this long, should its process die mid-way.
+_CLAIM_SECONDS = 30.0
 
 
 class _MemoryStore:
@@ -46,6 +56,22 @@ class _MemoryStore:
         with self._lock:
             self._entries[key] = (time.monotonic() + seconds, value)
 
+    def claim(self, key: str) -> bool:
+        """Take the right to refresh key; False if a refresh of it is under way."""
+        with self._lock:
+            if self._live(f"{key}:refreshing") is not None:
+                return False
+            self._entries[f"{key}:refreshing"] = (time.monotonic() + _CLAIM_SECONDS, "1")
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(f"{key}:refreshing", None)
+
+    def _live(self, key: str) -> str | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
 
 class _RedisStore:
     """Figures by key with an expiry, in Redis (shared by every process)."""
@@ -59,6 +85,15 @@ class _RedisStore:
 
     def set(self, key: str, value: str, seconds: float) -> None:
         self._redis.set(key, value, px=max(1, int(seconds * 1000)))
+
+    def claim(self, key: str) -> bool:
+        """Take the right to refresh key; False if a process is refreshing it."""
+        return bool(
+            self._redis.set(f"{key}:refreshing", "1", nx=True, px=int(_CLAIM_SECONDS * 1000))
+        )
+
+    def release(self, key: str) -> None:
+        self._redis.delete(f"{key}:refreshing")
 
 
 def _store() -> tuple[_MemoryStore | _RedisStore, str]:
@@ -74,6 +109,44 @@ def _store() -> tuple[_MemoryStore | _RedisStore, str]:
     return extensions[_EXTENSION]
 
 
+def _put(
+    store: _MemoryStore | _RedisStore, key: str, figures: dict[str, Any], seconds: float
+) -> None:
+    try:
+        store.set(key, json.dumps({"at": time.time(), "figures": figures}), seconds)
+    except RedisError as error:
+        log.warning("stats cache unavailable: %s", type(error).__name__)
+
+
+def _refresh_in_background(
+    store: _MemoryStore | _RedisStore,
+    key: str,
+    compute: Callable[[], dict[str, Any]],
+    seconds: float,
+) -> None:
+    """Compute the figures again on a thread of their own, unless a refresh is under way."""
+    try:
+        if not store.claim(key):
+            return
+    except RedisError:
+        return  # the kept figures stand; they expire as usual
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def refresh() -> None:
+        try:
+            with app.app_context():
+                _put(store, key, compute(), seconds)
+        except Exception:  # a failed refresh leaves the figures to expire and be computed
+            log.exception("stats refresh failed")
+        finally:
+            try:
+                store.release(key)
+            except RedisError:
+                pass  # the claim lapses by itself
+
+    threading.Thread(target=refresh, name="stats-refresh", daemon=True).start()
+
+
 def cached(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Return the figures under key if computed within the cache time, else compute them."""
     seconds = current_app.config["LEADBRIDGE_STATS_CACHE_SECONDS"]
@@ -87,10 +160,10 @@ def cached(key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         log.warning("stats cache unavailable: %s", type(error).__name__)
         return compute()
     if kept is not None:
-        return json.loads(kept)
+        entry = json.loads(kept)
+        if time.time() - entry["at"] >= seconds * REFRESH_AFTER:
+            _refresh_in_background(store, key, compute, seconds)
+        return entry["figures"]
     figures = compute()
-    try:
-        store.set(key, json.dumps(figures), seconds)
-    except RedisError as error:
-        log.warning("stats cache unavailable: %s", type(error).__name__)
+    _put(store, key, figures, seconds)
     return figures
