@@ -634,3 +634,132 @@ class FakeSalesforce(FakeCrm):
                 raise Reply(204, None)
             raise self.error("not_found")
         raise self.error("not_found")
+
+
+def _pd_time(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class FakePipedrive(FakeCrm):
+    """Pipedrive's REST API v1 on loopback: persons, their search, deals, notes, users, recents."""
+
+    name = "pipedrive"
+
+    def __init__(self, token: str = "pd-test-token", *, page_size: int = 100, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.valid_tokens = {token}
+        self.page_size = page_size
+        self.persons: dict[int, dict[str, Any]] = {}
+        self.deals: dict[int, dict[str, Any]] = {}
+        self.notes: list[dict[str, Any]] = []
+        self.users: list[dict[str, Any]] = []
+
+    def authorized(self, headers: Any, query: dict[str, list[str]]) -> bool:
+        return (query.get("api_token") or [""])[0] in self.valid_tokens
+
+    def add_user(self, email: str) -> int:
+        """Add a Pipedrive user; return its id."""
+        user_id = int(self.new_id())
+        self.users.append({"id": user_id, "email": email, "name": email, "active_flag": True})
+        return user_id
+
+    def by_email(self, email: str) -> list[int]:
+        """Return the ids of persons with this email (more than one would be a duplicate)."""
+        with self.lock:
+            return [
+                i
+                for i, p in self.persons.items()
+                if email in [e["value"] for e in p.get("email", [])]
+            ]
+
+    def close_deal(
+        self, deal_id: int, status: str, value: float = 0, reason: str | None = None
+    ) -> None:
+        """Play a rep winning or losing a deal (Pipedrive stamps update_time, in seconds)."""
+        with self.lock:
+            self.deals[deal_id].update(
+                status=status, value=value, lost_reason=reason, update_time=_pd_time(time.time())
+            )
+
+    def _ok(self, data: Any, status: int = 200, **extra: Any) -> Reply:
+        return Reply(status, {"success": True, "data": data, **extra})
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
+        one = {k: v[0] for k, v in query.items()}
+        if method == "GET" and path == "/v1/persons/search":
+            field = one.get("fields", "email")
+            with self.lock:
+                hits = [
+                    p
+                    for p in self.persons.values()
+                    if one["term"] in [e["value"] for e in p.get(field, [])]
+                ]
+            items = [
+                {
+                    "result_score": 1.0,
+                    "item": {"id": p["id"], "type": "person", "name": p.get("name")},
+                }
+                for p in hits
+            ]
+            raise self._ok({"items": items[: int(one.get("limit", 10))]})
+        if method == "POST" and path == "/v1/persons":
+            person_id = int(self.new_id())
+            with self.lock:
+                self.persons[person_id] = {"id": person_id, **body}
+            raise self._ok({"id": person_id, "name": body.get("name")}, 201)
+        if m := re.fullmatch(r"/v1/persons/(\d+)", path):
+            person_id = int(m.group(1))
+            if method == "PUT" and person_id in self.persons:
+                with self.lock:
+                    self.persons[person_id].update(body)
+                raise self._ok({"id": person_id})
+            raise self.error("not_found")
+        if m := re.fullmatch(r"/v1/persons/(\d+)/deals", path):
+            with self.lock:
+                found = [d for d in self.deals.values() if d["person_id"] == int(m.group(1))]
+            raise self._ok(found or None)
+        if method == "POST" and path == "/v1/deals":
+            deal_id = int(self.new_id())
+            with self.lock:
+                self.deals[deal_id] = {
+                    "id": deal_id,
+                    "status": "open",
+                    "value": 0,
+                    "update_time": _pd_time(time.time()),
+                    **body,
+                }
+            raise self._ok({"id": deal_id, "status": "open"}, 201)
+        if method == "POST" and path == "/v1/notes":
+            with self.lock:
+                self.notes.append(body)
+            raise self._ok({"id": len(self.notes), **body}, 201)
+        if method == "GET" and path == "/v1/users/find":
+            raise self._ok([u for u in self.users if u["email"] == one.get("term")])
+        if method == "GET" and path == "/v1/users/me":
+            raise self._ok(self.fixture("users_me")["data"])
+        if method == "GET" and path == "/v1/recents":
+            since = one["since_timestamp"]
+            with self.lock:
+                changed = sorted(
+                    (d for d in self.deals.values() if d["update_time"] >= since),
+                    key=lambda d: (d["update_time"], d["id"]),
+                )
+            start, size = int(one.get("start", 0)), min(int(one.get("limit", 100)), self.page_size)
+            page = changed[start : start + size]
+            more = start + size < len(changed)
+            pagination: dict[str, Any] = {
+                "start": start,
+                "limit": size,
+                "more_items_in_collection": more,
+            }
+            if more:
+                pagination["next_start"] = start + size
+            raise self._ok(
+                [{"item": "deal", "id": d["id"], "data": dict(d)} for d in page],
+                additional_data={
+                    "since_timestamp": since,
+                    "pagination": pagination,
+                    "last_timestamp_on_page": page[-1]["update_time"] if page else since,
+                },
+            )
+        raise self.error("not_found")

@@ -28,6 +28,7 @@ def init_web(app: Flask) -> None:
         alert_views,
         attendee_views,
         card_views,
+        crm_views,
         dashboard_views,
         event_views,
         home_views,
