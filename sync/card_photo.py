@@ -7,17 +7,21 @@ stays a few hundred kilobytes, a handful of upload chunks on a booth's network.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 MAX_SIDE = 1600
 QUALITY = 85
 
 
-def prepare_photo(image: bytes) -> bytes:
-    """Return image (any format Pillow reads) as an RGB JPEG no larger than MAX_SIDE."""
+def prepare_photo(image: bytes | Any) -> bytes:
+    """Return image (encoded bytes, or a PIL image) as an RGB JPEG no larger than MAX_SIDE."""
     from PIL import Image, ImageOps  # the app's dependency; the server never calls this
 
-    with Image.open(io.BytesIO(image)) as picture:
-        upright = ImageOps.exif_transpose(picture).convert("RGB")
+    if isinstance(image, Image.Image):
+        upright = image.convert("RGB")
+    else:
+        with Image.open(io.BytesIO(image)) as picture:
+            upright = ImageOps.exif_transpose(picture).convert("RGB")
     upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=QUALITY, optimize=True)

@@ -15,6 +15,7 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from mobile import forms
+from mobile.card_photo import StillCapture
 from mobile.leadlist import captured_label, display_name
 from mobile.scan_session import ScanSession
 from mobile.scanning import BadgeRead, read_badge
@@ -46,6 +47,8 @@ class CaptureScreen(Screen):
     scanning = BooleanProperty(False)
     scan_text = StringProperty("")
     saving = BooleanProperty(False)
+    photographing = BooleanProperty(False)
+    card_photo_taken = BooleanProperty(False)
 
     def on_kv_post(self, base_widget: Any) -> None:
         """Prepare the debounced draft and duplicate checks."""
@@ -58,6 +61,8 @@ class CaptureScreen(Screen):
             read_badge, self._badge, lambda active: setattr(self, "scanning", active)
         )
         self._restored = False
+        self._still = StillCapture(self._photographed)
+        self._card_photo: bytes | None = None
         form = self.ids.form
         form.bind(on_form_change=self._form_changed, on_field_leave=self._field_left)
         app = App.get_running_app()
@@ -73,6 +78,8 @@ class CaptureScreen(Screen):
     def on_leave(self) -> None:
         """Stop the camera and keep the draft."""
         self.stop_scan()
+        self._still.stop()
+        self.photographing = False
         self.flush()
 
     def ensure_form(self) -> None:
@@ -186,6 +193,10 @@ class CaptureScreen(Screen):
                 self.phase = "staff"
             self.message = errors.get(forms.FORM_ERROR) or "Check the fields marked in red."
             return None
+        if self._card_photo is not None:
+            # Sealed in the store with the lead; the sync sends it after the lead's push.
+            app.store.add_card_photo(lead_id, self._card_photo)
+            self._forget_photo()
         self._draft_trigger.cancel()
         app.run_io(app.store.clear_draft)
         form.clear()
@@ -205,6 +216,35 @@ class CaptureScreen(Screen):
         self.ids.form.clear()
         self.message = self.notice = self.scan_text = self.duplicate_text = ""
         self.duplicate_ids = []
+        self._forget_photo()
+
+    # -- business card photo ------------------------------------------------------------
+
+    def photograph_card(self) -> None:
+        """Take a still of the visitor's business card, kept with the lead when it is saved."""
+        if self.photographing:
+            return
+        self.stop_scan()
+        if not self._still.start(self.ids.preview):
+            self.scan_text = "No camera found on this device: type the details."
+            return
+        self.photographing = True
+        self.scan_text = "Hold the card flat in front of the camera."
+
+    def _photographed(self, photo: bytes | Exception | None) -> None:
+        self.photographing = False
+        if not isinstance(photo, bytes):
+            self.scan_text = "The camera gave no picture: try again."
+            return
+        self._card_photo = photo
+        self.card_photo_taken = True
+        self.scan_text = (
+            "Card photographed: it goes with the lead, and the server reads it for you."
+        )
+
+    def _forget_photo(self) -> None:
+        self._card_photo = None
+        self.card_photo_taken = False
 
     # -- badge scanning ---------------------------------------------------------------
 

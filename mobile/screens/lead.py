@@ -1,4 +1,8 @@
-"""Read and correct one lead; rejected leads show the server's reasons at their fields."""
+"""Read and correct one lead; rejected leads show the server's reasons at their fields.
+
+What the server read off the lead's card photo is offered field by field, only for fields the
+lead has empty: accepting puts the value in the form, and Save changes sends it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,24 @@ from datetime import datetime
 from typing import Any
 
 from kivy.app import App
-from kivy.properties import ColorProperty, StringProperty
+from kivy.factory import Factory
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, ColorProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from mobile import forms
 from mobile.leadlist import STATE_COLORS, STATE_LABELS, captured_label, display_name
 from sync.store import LeadInvalid, lead_state
+
+CARD_FIELD_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "company": "Company",
+    "job_title": "Job title",
+    "website": "Website",
+}
 
 
 def conflict_lines(conflicts: list[dict[str, Any]]) -> str:
@@ -34,6 +50,7 @@ class LeadScreen(Screen):
     message = StringProperty("")
     conflicts_text = StringProperty("")
     back_to = StringProperty("leads")  # the screen the lead was opened from
+    has_suggestions = BooleanProperty(False)  # what the server read off the card photo
 
     def on_kv_post(self, base_widget: Any) -> None:
         """Clear the warning once the fields it pointed at are fixed."""
@@ -43,6 +60,31 @@ class LeadScreen(Screen):
     def _form_changed(self, form: Any) -> None:
         if self.message and not form.has_errors():
             self.message = self._hint
+
+    def _show_suggestions(self, suggestions: dict[str, str]) -> None:
+        """Offer what was read off the card, one button per field the lead has empty."""
+        box = self.ids.suggestions
+        box.clear_widgets()
+        for field, value in suggestions.items():
+            label = CARD_FIELD_LABELS.get(field, field)
+            button = Factory.QuietTap(text=f"{label}: {value}", size_hint=(None, 1))
+            button.width = dp(320)
+            button.field = field
+            button.bind(on_release=lambda tap, f=field, v=value: self.accept(f, v, tap))
+            box.add_widget(button)
+        self.has_suggestions = bool(suggestions)
+
+    def accept(self, field: str, value: str, button: Any = None) -> None:
+        """Put one suggested value into the form; Save changes sends it like a typed one."""
+        form = self.ids.form
+        if field == "website":
+            notes = (form.values().get("notes") or "").rstrip()
+            form.fill({"notes": f"{notes}\nWebsite: {value}".strip()})
+        elif not form.values().get(field):  # something typed meanwhile stays
+            form.fill({field: value})
+        if button is not None:
+            self.ids.suggestions.remove_widget(button)
+        self.has_suggestions = bool(self.ids.suggestions.children)
 
     def show(self, lead_id: str) -> None:
         """Load a lead into the form."""
@@ -66,6 +108,7 @@ class LeadScreen(Screen):
         when = captured_label(lead.get("captured_at"), datetime.now().astimezone())
         self.details = f"Captured {when}{owner}"
         self.conflicts_text = conflict_lines(app.store.conflicts(lead_id))
+        self._show_suggestions(app.store.card_suggestions(lead_id))
         self.message = self._hint = ""
         if state == "rejected":
             errors = forms.errors_by_key(lead.get("rejected_errors") or {})

@@ -31,6 +31,8 @@ def main() -> int:
     parser.add_argument("--code")
     parser.add_argument("--staff")
     parser.add_argument("--badge", help="a badge's text for the scenario to scan")
+    parser.add_argument("--photo", help="an image file the camera sees (a business card)")
+    parser.add_argument("--lead", help="the id of a lead the scenario opens")
     args = parser.parse_args()
     # A scenario bounds each wait itself; this catches a hang outside them, with stacks.
     faulthandler.dump_traceback_later(HANG_LIMIT, exit=True)
@@ -63,6 +65,8 @@ def main() -> int:
         "code": args.code,
         "staff": args.staff,
         "badge": args.badge,
+        "photo": args.photo,
+        "lead": args.lead,
         "auth": os.environ.get("LEADBRIDGE_TEST_AUTH", ""),
     }
     ctx = Context(app=app, ui=ui, options=options, relay=relay)

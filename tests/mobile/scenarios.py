@@ -284,6 +284,50 @@ def attendee_badge(ctx: Context) -> Iterator[Any]:
     ctx.result["lead"] = app.store.search_leads()[0]["id"]
 
 
+def card_photo(ctx: Context) -> Iterator[Any]:
+    """Photograph a business card on the capture screen and save the lead with it."""
+    ui, app = ctx.ui, ctx.app
+    yield ui.on("home")
+    yield from ui.tap(ui.screen.ids.new_lead)
+    yield ui.on("capture")
+    screen = ui.screen
+    yield from ui.tap(screen.ids.photo_button)
+    check(screen.photographing, "the camera is on for the photo")
+    app.frame_source.put(ctx.options["photo"])
+    yield Wait(lambda: screen.card_photo_taken, "the card photo to be taken", 10)
+    yield from ui.shot("card-photographed")
+    # A lead needs a name, email, phone or badge: staff type the email the visitor said.
+    yield from ui.fill_text("email", "typed.at.booth@example.com")
+    yield from ui.fill_text("company", "Typed At The Booth GmbH")
+    yield from ui.choose("answers.budget", "Yes")
+    yield from ui.tap(screen.ids.save_button)
+    yield Wait(lambda: app.toast_text or screen.message, "the lead to be saved", 5)
+    check(not screen.message, f"the lead was refused: {screen.message}")
+    lead = app.store.search_leads()[0]
+    ctx.result["lead"] = lead["id"]
+    ctx.result["photos"] = app.store.card_photos(lead["id"])
+    check(not screen.card_photo_taken, "the photo went with the saved lead")
+
+
+def card_suggestions(ctx: Context) -> Iterator[Any]:
+    """Open the lead, accept the card's phone and name, keep the typed company, save."""
+    ui, app = ctx.ui, ctx.app
+    yield ui.on("home")
+    app.open_lead(ctx.options["lead"])
+    yield ui.on("lead")
+    screen = ui.screen
+    yield Wait(lambda: screen.has_suggestions, "the card's suggestions to show", 5)
+    offered = {button.field: button for button in screen.ids.suggestions.children}
+    ctx.result["offered"] = sorted(offered)
+    yield from ui.shot("card-suggestions")
+    for key in ("phone", "first_name", "last_name"):
+        yield from ui.tap(offered[key])
+    values = screen.ids.form.values()
+    ctx.result["form"] = {key: values[key] for key in ("phone", "first_name", "company", "email")}
+    yield from ui.tap(screen.ids.save_button)
+    yield Wait(lambda: app.toast_text, "the changes to be saved", 5)
+
+
 # -- kiosk mode, validation, duplicates, drafts ------------------------------------------------
 
 
@@ -549,6 +593,8 @@ SCENARIOS: dict[str, Callable[[Context], Iterator[Any]]] = {
     "full": full,
     "badges": badges,
     "attendee_badge": attendee_badge,
+    "card_photo": card_photo,
+    "card_suggestions": card_suggestions,
     "checks": checks,
     "draft_restored": draft_restored,
 }
