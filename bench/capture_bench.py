@@ -1,7 +1,7 @@
 """Capture from real badges and cards: attendee look-up on the tablet, list import on the server.
 
     python bench/capture_bench.py [--attendees 100000] [--import-rows 200000]
-        [--database-url postgresql://...@127.0.0.1/test]
+        [--database-url postgresql://...@127.0.0.1/test] [--cards 60] [--card-baseline]
 
 Attendees: a tablet store receives --attendees sealed attendees through its pull path
 (apply_pull_page), then scanned badges (ids, prefixed ids, badge URLs, one in ten not
@@ -11,7 +11,9 @@ server imports an organiser's CSV of --import-rows rows with the code the web pa
 job runs (run_import), then the same file again (every row unchanged); the baseline is
 SQLAlchemy Core executemany of the same rows into a bare table of the same columns.
 
-Business cards (cards, fields_right_pct, ocr_p50_ms) are measured by card_figures();
+Business cards (cards, fields_right_pct, ocr_p50_ms): bench/cards.py renders --cards
+photographed cards with their truth and reads them with the server's OCR; --card-baseline
+also reads them with Tesseract, the engine it was chosen over (docs/business-cards.md).
 the last line gives every figure in FIGURES order:
 capture_bench attendees=N lookup_p99_ms=N import_rows_per_s=N cards=N fields_right_pct=N
 ocr_p50_ms=N
@@ -294,8 +296,15 @@ def server_import(work: Path, rows: int, database_url: str | None) -> dict[str, 
 
 
 def card_figures(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Return cards, fields_right_pct and ocr_p50_ms; empty until the card benchmark is in."""
-    return {}
+    """Return cards, fields_right_pct and ocr_p50_ms of the card benchmark (bench/cards.py)."""
+    from bench import cards
+
+    figures = cards.card_figures(args.cards, args.card_baseline, out=sys.stderr)
+    return {
+        "cards": args.cards,
+        "fields_right_pct": f"{figures['fields_right_pct']:.1f}",
+        "ocr_p50_ms": f"{figures['ocr_p50_ms']:.0f}",
+    }
 
 
 def main() -> None:
@@ -304,6 +313,10 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=5000, help="badges scanned")
     parser.add_argument("--import-rows", type=int, default=200_000)
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL; SQLite if absent")
+    parser.add_argument("--cards", type=int, default=60, help="business cards rendered and read")
+    parser.add_argument(
+        "--card-baseline", action="store_true", help="also read the cards with Tesseract"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
