@@ -65,6 +65,14 @@ ACCESS: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/privacy/leads/{lead_id}/consent"): MANAGERS | {REP},
     ("GET", "/api/v1/alerts"): {ADMIN},
     ("POST", "/api/v1/alerts/{job_id}/retry"): {ADMIN},
+    ("GET", "/api/v1/events/{event_id}/crm"): MANAGERS,
+    ("PUT", "/api/v1/events/{event_id}/crm"): MANAGERS,
+    ("DELETE", "/api/v1/events/{event_id}/crm"): MANAGERS,
+    ("POST", "/api/v1/events/{event_id}/crm/test"): MANAGERS,
+    ("POST", "/api/v1/crm/webhooks/{connection_id}"): PUBLIC,  # the CRM's signature is the check
+    ("POST", "/api/v1/sync/attachments"): {TABLET},
+    ("GET", "/api/v1/sync/attachments/{lead_id}/{sha256}"): {TABLET},
+    ("PUT", "/api/v1/sync/attachments/{lead_id}/{sha256}"): {TABLET},
 }
 # Callers that must be refused first, so that a revoke or logout cannot hide a leak.
 CALLERS = ("anonymous", "revoked tablet", TABLET, STAFF, REP, MARKETER, ADMIN)
@@ -125,6 +133,8 @@ def test_access(method: str, path: str, api: ApiHelper, booth: Booth, client: Fl
         "device_id": booth.tablet.id,
         "lead_id": lead["id"],
         "job_id": 1,  # an alert job id: pending (409) or unknown (404) to admins, never 5xx
+        "connection_id": 1,  # no CRM connection yet: the webhook answers 4xx, never 5xx
+        "sha256": "0" * 64,
     }
     url = re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), path)
     headers = {
