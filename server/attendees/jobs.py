@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
+from sqlalchemy import select
 
 from server.attendees.importing import run_import
 from server.attendees.models import AttendeeImport, ImportStatus
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 # A running import writes its row every batch (a few hundred ms); this long silent is dead.
 STALE_AFTER = timedelta(minutes=5)
 INTERRUPTED = "The import stopped before its end (the server restarted); upload the file again."
+# An upload nobody mapped within this long is deleted: it holds a whole list of people.
+ABANDONED_AFTER = timedelta(hours=24)
+ABANDONED = "The file was never imported and was deleted; upload it again."
 
 
 def upload_dir(app: Flask | None = None) -> Path:
@@ -68,3 +72,21 @@ def notice_stale(job: AttendeeImport) -> None:
         job.error = INTERRUPTED
         job.finished_at = utcnow()
         db.session.commit()
+
+
+def purge_abandoned(app: Flask | None = None) -> int:
+    """Delete uploads whose columns were never mapped within ABANDONED_AFTER; return how many."""
+    folder = upload_dir(app)
+    jobs = db.session.scalars(
+        select(AttendeeImport).where(
+            AttendeeImport.status == ImportStatus.UPLOADED,
+            AttendeeImport.created_at < utcnow() - ABANDONED_AFTER,
+        )
+    ).all()
+    for job in jobs:
+        (folder / job.stored_name).unlink(missing_ok=True)
+        job.status = ImportStatus.FAILED
+        job.error = ABANDONED
+        job.finished_at = utcnow()
+    db.session.commit()
+    return len(jobs)

@@ -105,6 +105,7 @@ def attendee_rules(event_id: int) -> Any:
 def attendee_upload(event_id: int) -> Any:
     """Keep an uploaded list and show its columns to map."""
     event = _event(event_id)
+    jobs.purge_abandoned()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(event, {"file": ["Choose the organiser's CSV or XLSX file."]}, 422)

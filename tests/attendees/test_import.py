@@ -293,3 +293,24 @@ def test_an_import_whose_process_stopped_is_shown_as_failed(
     assert progress.json["status"] == "failed"
     assert "stopped before its end" in progress.json["error"]
     assert progress.json["rows_read"] == 30_000
+
+
+def test_an_upload_never_mapped_is_deleted_a_day_later(app: Flask, booth: Booth, manager) -> None:
+    from datetime import timedelta
+
+    from server.attendees.jobs import upload_dir
+    from server.db_types import utcnow
+
+    client = web_client(app, manager)
+    first = upload(client, booth.event["id"], csv_bytes(people(3)), "forgotten.csv")
+    with app.app_context():
+        job = db.session.scalars(select(AttendeeImport)).one()
+        kept = upload_dir(app) / job.stored_name
+        assert kept.exists()
+        job.created_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
+    # The next upload of any list clears it away.
+    assert upload(client, booth.event["id"], csv_bytes(people(1)), "next.csv").status_code == 302
+    assert not kept.exists()
+    progress = client.get(first.location + ".json").json
+    assert progress["status"] == "failed" and "never imported" in progress["error"]
