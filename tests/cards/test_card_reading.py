@@ -177,3 +177,43 @@ def test_erasure_deletes_the_photo_rows_and_bytes(
     # The tablet that still holds the photo is told to drop it.
     body = {"lead_id": lead_id, "sha256": sha256(card.jpeg), "size": len(card.jpeg)}
     assert client.post(URL, json=body, headers=booth.tablet.headers).status_code == 410
+
+
+def test_the_reps_alert_links_the_photo_when_it_is_there(
+    app: Flask,
+    client: FlaskClient,
+    api: ApiHelper,
+    booth: Booth,
+    blobs: DiskStorage,
+    dispatcher: Dispatcher,
+    smtp: SmtpRecorder,
+    rendered: list[RenderedCard],
+) -> None:
+    lead_id = _card_lead(api, booth)
+    card = rendered[0]
+    _upload(client, booth, lead_id, card.jpeg)
+    dispatcher.run_once()
+    alerts = [m for m in smtp.wait_for(1) if booth.rep.email in m["To"]]
+    body = alerts[0].get_body(("plain",)).get_content()
+    link = next(line for line in body.splitlines() if "/card-photo/" in line).split()[-1]
+    path = "/" + link.split("://", 1)[-1].split("/", 1)[1]
+    assert client.get(path).data == card.jpeg
+
+
+def test_photos_are_only_shown_to_people_who_may_see_the_lead(
+    app: Flask,
+    client: FlaskClient,
+    api: ApiHelper,
+    booth: Booth,
+    read_card: tuple[str, RenderedCard],
+) -> None:
+    lead_id, _card = read_card
+    with app.app_context():
+        photo_id = db.session.scalar(select(CardPhoto.id))
+    path = f"/web/leads/{lead_id}/photos/{photo_id}"
+    assert client.get(path).status_code == 302  # not logged in: to the login page
+    outsider = api.person("rep")  # not on the event's team, owns nothing of it
+    web_login(client, outsider.email)
+    assert client.get(path).status_code == 404
+    accept = post_form(client, f"{path}/accept/phone", {}, token_from="/web/")
+    assert accept.status_code == 404
