@@ -153,5 +153,10 @@ def running_server(
         for child in (process, *helpers):
             child.terminate()
         for child in (process, *helpers):
-            child.wait(timeout=10)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                # A worker finishing its job (and its relay's round) may outlast the wait.
+                child.kill()
+                child.wait(timeout=10)
         log.close()
