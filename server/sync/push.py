@@ -305,8 +305,8 @@ def _apply(device: Device, mutations: list[dict[str, Any]], first_version: int) 
 # What a tablet is told of a mutation that failed for a reason of the server's own
 # (docs/sync-protocol.md): "_schema" is the key tablets show above the whole form.
 UNEXPECTED = (
-    "The server could not store this change. It is kept for an administrator;"
-    " this lead will not be sent again."
+    "The server could not store this change, for a reason of its own (not what was typed)."
+    " It is kept for an administrator to look into."
 )
 UNEXPECTED_ERRORS = {"_schema": [UNEXPECTED]}
 
