@@ -8,6 +8,7 @@ Create Date: 2026-12-03 12:00:00
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "0011"
@@ -43,7 +44,7 @@ def upgrade():
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "suggestions",
-            sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
             nullable=True,
         ),
         sa.Column("server_version", sa.BigInteger(), nullable=False),
