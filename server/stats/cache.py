@@ -9,9 +9,9 @@ shows ("updated at"). A cache that fails (Redis down) is skipped, never an error
 
 While dashboards keep polling, no poll waits for the figures to be computed: a poll in the
 last third of the cache time answers with the kept figures and has them computed again in
-the background (one refresh per event at a time, across processes through Redis), so they
-are renewed before they expire. Only a poll that finds none (the first, or after a quiet
-spell) computes them itself.
+the background (one refresh per event at a time, across processes through Redis, and one
+per process at a time), so they are renewed before they expire. Only a poll that finds none
+(the first, or after a quiet spell) computes them itself.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ _EXTENSION = "leadbridge_stats_cache"
 REFRESH_AFTER = 2 / 3
 # A refresh claim lapses after this long, should its process die mid-way.
 _CLAIM_SECONDS = 30.0
+# One background refresh at a time per process: refreshes of many events at once would run
+# their aggregates side by side and slow every other query (figures then expire and are
+# computed by the poll that finds none, as without refreshes).
+_REFRESHING = threading.Semaphore(1)
 
 
 class _MemoryStore:
@@ -125,11 +129,15 @@ def _refresh_in_background(
     seconds: float,
 ) -> None:
     """Compute the figures again on a thread of their own, unless a refresh is under way."""
+    if not _REFRESHING.acquire(blocking=False):
+        return
     try:
-        if not store.claim(key):
-            return
+        claimed = store.claim(key)
     except RedisError:
-        return  # the kept figures stand; they expire as usual
+        claimed = False  # the kept figures stand; they expire as usual
+    if not claimed:
+        _REFRESHING.release()
+        return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def refresh() -> None:
@@ -139,6 +147,7 @@ def _refresh_in_background(
         except Exception:  # a failed refresh leaves the figures to expire and be computed
             log.exception("stats refresh failed")
         finally:
+            _REFRESHING.release()
             try:
                 store.release(key)
             except RedisError:
