@@ -17,6 +17,11 @@ import traceback
 from typing import Any
 
 EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
+# The same address URL-encoded, as an HTTP client logs a path such as HubSpot's
+# /crm/v3/objects/contacts/ann%40example.com?idProperty=email.
+ENCODED_EMAIL = re.compile(r"[\w.+%-]+%40[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+# Credentials some APIs take in the query string (Pipedrive's api_token), as URLs are logged.
+URL_SECRET = re.compile(r"((?:api_token|access_token|hapikey|token)=)[^&\s\"'#]+", re.IGNORECASE)
 # 7 to 15 digits, optionally after +, with up to two spaces, dots, dashes or brackets between.
 PHONE = re.compile(r"(?<![\w.+-])\+?\(?\d(?:[\s().-]{0,2}\d){6,14}(?![\w-])")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -36,13 +41,17 @@ def _phone(match: re.Match[str]) -> str:
 
 
 def scrub(text: str) -> str:
-    """Return text with email addresses, phone numbers and database rows replaced."""
+    """Return text with email addresses, phone numbers, URL tokens and database rows replaced."""
     if "[parameters: " in text:
         text = _STATEMENT_PARAMETERS.sub("[parameters hidden]", text)
     if "DETAIL:" in text:
         text = _ROW_DETAIL.sub(r"\1[values hidden]", text)
     if "@" in text:
         text = EMAIL.sub("[email]", text)
+    if "%40" in text:
+        text = ENCODED_EMAIL.sub("[email]", text)
+    if "=" in text:
+        text = URL_SECRET.sub(r"\1[hidden]", text)
     return PHONE.sub(_phone, text)
 
 
