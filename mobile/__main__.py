@@ -15,7 +15,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--store", help="the tablet's database file (default: app data folder)")
     parser.add_argument("--server", help="server address to offer when pairing")
     parser.add_argument(
-        "--frames", help="a folder of badge images to scan instead of a camera (desktop)"
+        "--frames",
+        help="a folder of images seen instead of a camera (desktop): badges, business cards",
     )
     parser.add_argument("--size", default="1280x800", help="window size on a desktop")
     return parser.parse_args(argv)
