@@ -26,8 +26,8 @@ POISON_TIME = "0001-01-01T00:30:00+01:00"
 VALUE_CLASSES = [
     pytest.param(("consent", "at"), POISON_TIME, id="utc-instant-before-year-1"),
     pytest.param(("captured_at",), "9999-12-31T23:30:00-01:00", id="utc-instant-after-9999"),
-    pytest.param(("captured_at",), "9999-12-31T12:00:00+00:00", id="after-9999-in-event-zone"),
-    pytest.param(("captured_at",), "0001-01-01T00:00:00+00:00", id="before-year-1-west-of-utc"),
+    # Valid in UTC, past year 9999 in the event's zone (Berlin): the alert cannot show it.
+    pytest.param(("captured_at",), "9999-12-31T23:30:00+00:00", id="after-9999-in-event-zone"),
 ]
 
 
