@@ -206,3 +206,24 @@ def test_a_job_queued_twice_is_taken_by_one_worker_only(app: Flask, api: ApiHelp
         first = _take(job.idempotency_key, job.lease_until, now, timedelta(seconds=60))
         second = _take(job.idempotency_key, job.lease_until, now, timedelta(seconds=60))
     assert first == job.id and second is None
+
+
+@needs_redis
+def test_crm_pushes_go_through_the_same_workers_once_each(
+    rq_app: Flask, api: ApiHelper, booth: Booth, client: FlaskClient, start_worker: Worker
+):
+    from tests.crm_peers import FakeHubSpot
+    from tests.crm_setup import TOKEN, connect
+
+    with WebhookReceiver() as receiver, FakeHubSpot(TOKEN) as hubspot:
+        _alert_by_webhook_only(client, booth, receiver)
+        connect(client, booth, "hubspot", hubspot.url)
+        start_worker()
+        start_worker()
+        emails = [
+            api.capture(booth.tablet, booth.staff, email=f"crm{i}@x.example")["email"]
+            for i in range(6)
+        ]
+        _wait_until(lambda: {job.status for job in _jobs(rq_app)} == {JobStatus.DELIVERED})
+        assert all(len(hubspot.by_email(email)) == 1 for email in emails)
+        assert len(hubspot.notes) == 6
