@@ -53,7 +53,7 @@ _CONTACT_SPECS = (
 )
 _INTEGER = re.compile(r"[+-]?\d+")
 
-# Consent in several languages (issue 8): only for events whose config has consent_texts.
+# Consent in several languages: only for events whose config has consent_texts.
 CONSENT_LANGUAGE, CONSENT_PURPOSES_KEY = "consent_language", "consent_purposes"
 PURPOSE_LABELS = {"sales_follow_up": "Sales may follow up", "marketing_email": "Marketing emails"}
 assert set(PURPOSE_LABELS) == set(CONSENT_PURPOSES)  # one list of purposes, in sync/store/fields.py

@@ -344,7 +344,7 @@ class SyncClient:
         total, today = status.get("booth_leads_total"), status.get("booth_leads_today")
         if isinstance(total, int) and isinstance(today, int):
             self.store.note_booth_counts(total, today)
-        # Servers since issue 18 name the tablet; a manager may have renamed it there.
+        # Newer servers name the tablet; a manager may have renamed it there.
         name = status.get("device_name")
         if isinstance(name, str) and name:
             self.store.note_device_name(name)

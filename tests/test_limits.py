@@ -125,7 +125,7 @@ def test_two_servers_share_counters_through_redis(
 ) -> None:
     import redis
 
-    # A database number of our own, so other workstreams' keys are never touched.
+    # A database number of our own, so keys of other test runs are never touched.
     url = REDIS_URL.rsplit("/", 1)[0] + "/7"
     redis.Redis.from_url(url).flushdb()
     person = api.person("rep")

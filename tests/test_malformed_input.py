@@ -108,7 +108,7 @@ def _concrete(path: str, booth: Booth, lead_id: str) -> str:
         "user_id": booth.rep.id,
         "device_id": booth.tablet.id,
         "lead_id": lead_id,
-        "job_id": 1,  # an alert job (issue 5, dead letters): retrying a pending one is a 409
+        "job_id": 1,  # an alert job (dead letters): retrying a pending one is a 409
         "connection_id": 1,  # an event's CRM connection
         "sha256": "0" * 64,  # a card photo's name
     }

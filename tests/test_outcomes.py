@@ -1,4 +1,4 @@
-"""Sales outcomes (issue 5): through the API and the signed link, on the timeline, to tablets.
+"""Sales outcomes: through the API and the signed link, on the timeline, to tablets.
 
 Every outcome (contacted, meeting booked, qualified, disqualified with one of the event's
 reasons, won with a value, lost with a reason) is reported both ways, and each lands on

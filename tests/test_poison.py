@@ -2,7 +2,7 @@
 
 A mutation failing for an unexpected reason (a bug, a constraint, a conversion) is
 rejected with a generic reason, its payload kept, logged once by mutation id; the rest of
-its batch is applied (issue 19, docs/sync-protocol.md). An alert job that cannot be
+its batch is applied (docs/sync-protocol.md). An alert job that cannot be
 rendered or sent for such a reason is dead-lettered at once, with the reason.
 """
 

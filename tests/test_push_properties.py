@@ -1,4 +1,4 @@
-"""Property tests: no push batch, whatever its values, stops a tablet's sync (issue 19).
+"""Property tests: no push batch, whatever its values, stops a tablet's sync.
 
 Batches are generated from the sync schema's own field types (tests/strategies.py):
 extreme times with offsets, huge and tiny numbers, long and odd Unicode text, every

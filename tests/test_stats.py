@@ -377,7 +377,7 @@ def test_unknown_events_are_404_and_bad_lists_422(booth: Booth, client: FlaskCli
 
 @pytest.mark.skipif(
     not hasattr(Lead, "merged_into_id"),
-    reason="leads.merged_into_id arrives with issue 5 (migration 0004)",
+    reason="leads.merged_into_id arrives with migration 0004",
 )
 def test_merged_duplicates_count_neither_in_figures_nor_exports(
     api: ApiHelper, app: Flask, booth: Booth, client: FlaskClient

@@ -1,6 +1,6 @@
 """The server side of sync: exactly-once push, holes, rejections, conflicts, ordered pull.
 
-Numbers in test names refer to the reliability list in issue 3.
+Numbers in test names are those of the reliability requirements they check.
 """
 
 from __future__ import annotations

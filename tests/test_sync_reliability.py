@@ -1,7 +1,8 @@
 """Reliability of tablet and server together: lost responses, killed processes, a lossy network.
 
-Numbers refer to the reliability list in issue 3. Tablets run the real sync/ code against the
-real server on loopback, through a proxy that loses requests and responses on purpose.
+Numbers in test names are those of the reliability requirements they check. Tablets run the
+real sync/ code against the real server on loopback, through a proxy that loses
+requests and responses on purpose.
 """
 
 from __future__ import annotations

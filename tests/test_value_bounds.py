@@ -1,4 +1,4 @@
-"""Every value the API accepts can be stored, compared and rendered (issue 19, item 1).
+"""Every value the API accepts can be stored, compared and rendered.
 
 Each class of value below used to be accepted and then fail where it was converted: in
 the database driver (a 500 for the whole push, every push after), in the alert's

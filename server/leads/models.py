@@ -71,7 +71,7 @@ class Lead(db.Model):
     __tablename__ = "leads"
     __table_args__ = (
         Index("ix_leads_event_received", "event_id", "received_at"),
-        # The dashboard's "today" and hourly figures and the export's order (issue 6, 0006).
+        # The dashboard's "today" and hourly figures and the export's order (0006).
         Index("ix_leads_event_captured", "event_id", "captured_at"),
         Index("ix_leads_event_status", "event_id", "status"),
         Index("ix_leads_owner_status", "owner_id", "status"),

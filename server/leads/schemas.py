@@ -24,7 +24,7 @@ class ConsentSchema(Schema):
     )
     at = Timestamp(allow_none=True)
     by_id = ma.fields.Integer(dump_only=True, allow_none=True)
-    # Issue 8 (server/privacy/consent.py keeps them in consent_records): the wording's
+    # Consent records (server/privacy/consent.py keeps them in consent_records): the wording's
     # language and what the visitor agreed to. Shown where the record is loaded (sync pull).
     language = Text(
         max_length=16,

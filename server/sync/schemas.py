@@ -98,7 +98,7 @@ class SyncedEventSchema(EventSchema):
     members = ma.fields.List(
         ma.fields.Nested(MemberSchema), attribute="active_members", dump_only=True
     )
-    # The newest wording per language (issue 8, server/privacy/consent.py).
+    # The newest wording per language (server/privacy/consent.py).
     consent_texts = ma.fields.Function(current_texts, dump_only=True)
 
 

@@ -135,7 +135,7 @@ def clean_consent(value: Any, default_version: int | None) -> dict[str, Any]:
         "version": version,
         "at": _consent_time(at),
     }
-    # The wording's language and what was agreed to (issue 8); kept only when given.
+    # The wording's language and what was agreed to; kept only when given.
     language = value.get("language")
     if language is not None:
         if not isinstance(language, str) or not LANGUAGE.fullmatch(language):

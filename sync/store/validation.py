@@ -118,7 +118,7 @@ class ValidationMixin(StoreBase):
                     "version": consent.get("version"),
                     "at": consent.get("at"),
                 }
-                # Servers since issue 8 send the language and purposes agreed to.
+                # Servers with consent records send the language and purposes agreed to.
                 for detail in ("language", "purposes"):
                     if consent.get(detail) is not None:
                         value[detail] = consent[detail]

@@ -412,7 +412,7 @@ def draft_restored(ctx: Context) -> Iterator[Any]:
     yield from ui.shot("capture-draft-restored")
 
 
-# -- consent in the visitor's language (issue 8) ------------------------------------------
+# -- consent in the visitor's language ------------------------------------------
 
 
 def pick_language(ui: UI, language: str) -> Step:
@@ -477,7 +477,7 @@ def consent(ctx: Context) -> Iterator[Any]:
     yield Wait(lambda: lead["id"] in ctx.server_ids(), "the server to have the lead")
 
 
-# -- a lead the server refuses, corrected from the home screen (issue 18) ---------------------
+# -- a lead the server refuses, corrected from the home screen ---------------------
 
 DECISION = {"id": "decision", "label": "Decision maker?", "type": "yes_no", "required": True}
 
@@ -571,7 +571,7 @@ def refused(ctx: Context) -> Iterator[Any]:
     yield from ui.shot("home-corrected")
 
 
-# -- a desktop start (issue 18) ---------------------------------------------------------------
+# -- a desktop start ---------------------------------------------------------------
 
 
 def first_start(ctx: Context) -> Iterator[Any]:

@@ -242,7 +242,7 @@ def test_duplicate_keys() -> None:
     assert forms.duplicate_keys({"email": "", "phone": "030"}) == (None, "030")
 
 
-# -- consent in several languages (issue 8) --------------------------------------------
+# -- consent in several languages --------------------------------------------
 
 TEXTS = [
     {"language": "de", "version": 5, "text": "Sie dürfen mich kontaktieren."},

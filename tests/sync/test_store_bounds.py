@@ -1,7 +1,7 @@
 """The tablet refuses, at save time and with the reason, values no push could deliver.
 
 The bounds are the server's own (sync/bounds.py): a lead the tablet stores is one the
-server can store, so no saved lead can stop the tablet's queue (issue 19).
+server can store, so no saved lead can stop the tablet's queue.
 """
 
 from __future__ import annotations

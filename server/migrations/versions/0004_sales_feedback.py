@@ -1,4 +1,4 @@
-"""Add duplicate merging, outcomes, disqualification reasons and thank-you emails (issue 5).
+"""Add duplicate merging, outcomes, disqualification reasons and thank-you emails.
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""Add consent records, data-subject rights, audit log and retention (issue 8).
+"""Add consent records, data-subject rights, audit log and retention.
 
 Revision ID: 0005
 Revises: 0004

@@ -1,4 +1,4 @@
-"""Add what the web pages and dashboard need (issue 6).
+"""Add what the web pages and dashboard need.
 
 Revision ID: 0006
 Revises: 0005
@@ -17,12 +17,12 @@ depends_on = None
 
 
 def upgrade():
-    # --- indexes for the dashboard figures and exports (issue 6) ---
+    # --- indexes for the dashboard figures and exports ---
     op.create_index("ix_leads_event_captured", "leads", ["event_id", "captured_at"])
     # --- end of the stats indexes ---
 
 
 def downgrade():
-    # --- indexes for the dashboard figures and exports (issue 6) ---
+    # --- indexes for the dashboard figures and exports ---
     op.drop_index("ix_leads_event_captured", table_name="leads")
     # --- end of the stats indexes ---

@@ -1,4 +1,4 @@
-"""Add CRM connections, the CRM record of each pushed lead, and CRM outbox jobs (issue 15).
+"""Add CRM connections, the CRM record of each pushed lead, and CRM outbox jobs.
 
 Revision ID: 0010
 Revises: 0009

@@ -1,4 +1,4 @@
-"""Card photos of leads, and the card-reading job kind of the outbox (issue 16).
+"""Card photos of leads, and the card-reading job kind of the outbox.
 
 Revision ID: 0011
 Revises: 0010
