@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from server.alerts.channels import DeliveryError
 from server.leads.models import LeadStatus
 
 # A CRM's throttling, timeouts and own failures pass; a 4xx otherwise means the request
@@ -21,7 +22,7 @@ from server.leads.models import LeadStatus
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 
-class CrmError(Exception):
+class CrmError(DeliveryError):
     """A CRM call failed; retryable says whether trying later may help."""
 
     def __init__(
@@ -32,10 +33,7 @@ class CrmError(Exception):
         status: int | None = None,
         retry_after: str | None = None,
     ):
-        super().__init__(message)
-        self.retryable = retryable
-        self.status = status
-        self.retry_after = retry_after
+        super().__init__(message, retryable=retryable, status=status, retry_after=retry_after)
         # Set on a create refused because the record exists: the CRM's id of that record.
         self.existing_id: str | None = None
 
