@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.baselines import executemany_rate  # noqa: E402
 from bench.percentiles import percentile  # noqa: E402
 from bench.serving import fresh_database  # noqa: E402
 from sync.attendees import lookup_text  # noqa: E402
@@ -222,19 +223,7 @@ def _bare_insert_rate(app: Any, target_url: str) -> float:
 
     with app.app_context():
         rows = [dict(row._mapping) for row in db.session.execute(sa.select(Attendee.__table__))]
-    bare = sa.Table(
-        "bare_attendees",
-        sa.MetaData(),
-        *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in Attendee.__table__.c),
-    )
-    target = sa.create_engine(target_url)
-    bare.create(target)
-    started = time.perf_counter()
-    with target.begin() as connection:
-        connection.execute(bare.insert(), rows)
-    elapsed = time.perf_counter() - started
-    target.dispose()
-    return len(rows) / elapsed
+    return executemany_rate(Attendee.__table__, rows, target_url)
 
 
 def server_import(work: Path, rows: int, database_url: str | None) -> dict[str, float]:

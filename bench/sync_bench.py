@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.baselines import executemany_rate  # noqa: E402
 from bench.fakedata import visitor  # noqa: E402
 from bench.percentiles import percentile  # noqa: E402
 from bench.serving import fresh_database, running_server  # noqa: E402
@@ -44,19 +45,7 @@ def _raw_insert_rate(source_url: str, target_url: str) -> float:
     with source.connect() as connection:
         rows = [dict(row._mapping) for row in connection.execute(sa.select(Lead.__table__))]
     source.dispose()
-    bare = sa.Table(
-        "raw_leads",
-        sa.MetaData(),
-        *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in Lead.__table__.columns),
-    )
-    target = sa.create_engine(target_url)
-    bare.create(target)
-    started = time.perf_counter()
-    with target.begin() as connection:
-        connection.execute(bare.insert(), rows)
-    elapsed = time.perf_counter() - started
-    target.dispose()
-    return len(rows) / elapsed
+    return executemany_rate(Lead.__table__, rows, target_url)
 
 
 def _sealed_insert_rate(pulled: Path, target: Path) -> float:
