@@ -236,6 +236,8 @@ class FakeHubSpot(FakeCrm):
         self.notes: dict[str, dict[str, Any]] = {}
         self.deals: dict[str, dict[str, Any]] = {}
         self.owners: list[dict[str, Any]] = []
+        # Associations of one deal per page of a batch read (HubSpot pages long lists too).
+        self.association_page_size = 500
         # email -> time.perf_counter() when its contact was first written (benchmarks).
         self.created_at: dict[str, float] = {}
         self.on_create: Callable[[str], None] | None = None
@@ -358,6 +360,42 @@ class FakeHubSpot(FakeCrm):
             answer["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
         raise Reply(200, answer)
 
+    def _deal_contacts(self, body: dict[str, Any]) -> Reply:
+        """Answer an associations batch read: each deal's contacts, a page at a time."""
+        results, errors = [], []
+        for wanted in body["inputs"]:
+            deal_id = wanted["id"]
+            with self.lock:
+                contacts = list(self.deals.get(deal_id, {}).get("contacts", []))
+            if not contacts:
+                error = self.fixture("deal_contacts_none")["errors"][0]
+                error["message"] = f"No contact is associated with deal {deal_id}."
+                error["context"] = {"fromObjectId": [deal_id], "toObjectType": ["contact"]}
+                errors.append(error)
+                continue
+            start = int(wanted.get("after") or 0)
+            end = start + self.association_page_size
+            result: dict[str, Any] = {
+                "from": {"id": deal_id},
+                "to": [
+                    {
+                        "toObjectId": int(c),
+                        "associationTypes": [
+                            {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}
+                        ],
+                    }
+                    for c in contacts[start:end]
+                ],
+            }
+            if end < len(contacts):
+                result["paging"] = {"next": {"after": str(end), "link": None}}
+            results.append(result)
+        answer = self.fixture("deal_contacts")
+        answer["results"] = results
+        if errors:
+            answer |= {"errors": errors, "numErrors": len(errors)}
+        raise Reply(207 if errors else 200, answer)
+
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
         base = "/crm/v3/objects/contacts"
         if method == "POST" and path == base:
@@ -405,28 +443,8 @@ class FakeHubSpot(FakeCrm):
             )
         if method == "POST" and path == "/crm/v3/objects/deals/search":
             self._search(self.deals, body)
-        if (
-            method == "GET"
-            and path.startswith("/crm/v4/objects/deals/")
-            and path.endswith("/associations/contacts")
-        ):
-            deal_id = path.split("/")[5]
-            with self.lock:
-                contacts = list(self.deals.get(deal_id, {}).get("contacts", []))
-            raise Reply(
-                200,
-                {
-                    "results": [
-                        {
-                            "toObjectId": int(c),
-                            "associationTypes": [
-                                {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}
-                            ],
-                        }
-                        for c in contacts
-                    ]
-                },
-            )
+        if method == "POST" and path == "/crm/v4/associations/deals/contacts/batch/read":
+            self._deal_contacts(body)
         raise Reply(
             404,
             {

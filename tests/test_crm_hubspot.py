@@ -469,6 +469,28 @@ def test_changes_are_read_page_by_page_and_the_cursor_moves(hubspot: FakeHubSpot
     assert {o.record_id for o in second.outcomes} == set(list(hubspot.contacts)[:3])
 
 
+def test_the_contacts_of_changed_deals_are_read_in_one_batch(hubspot: FakeHubSpot):
+    contacts = [hubspot.new_id() for _ in range(30)]
+    for contact_id in contacts:
+        hubspot._write_contact(contact_id, {"email": f"{contact_id}@example.com"})
+        hubspot.add_deal(contact_id, "closedwon", amount="100")
+    shared = hubspot.add_deal(contacts[0], "closedlost", reason="Chose a competitor")
+    hubspot.deals[shared]["contacts"] += contacts[1:3]  # one deal, three people
+    hubspot.move_deal(hubspot.new_id(), "closedwon")  # no contact: in the answer's errors
+    hubspot.association_page_size = 2  # the shared deal's contacts come in two pages
+    connector = HubSpotConnector(TOKEN, hubspot.url, timeout=2)
+
+    page = connector.changes_since("0", 500)
+
+    reads = hubspot.calls("POST", "/crm/v4/associations/deals/contacts/batch/read")
+    assert [len(call.body["inputs"]) for call in reads] == [32, 1]
+    assert reads[1].body["inputs"] == [{"id": shared, "after": "2"}]
+    won = {o.record_id for o in page.outcomes if o.status == LeadStatus.WON}
+    lost = {o.record_id for o in page.outcomes if o.status == LeadStatus.LOST}
+    assert won == set(contacts)
+    assert lost == set(contacts[:3])
+
+
 def _signed(secret: str, url: str, body: bytes, timestamp: int) -> dict[str, str]:
     source = f"POST{url}{body.decode()}{timestamp}".encode()
     digest = hmac.new(secret.encode(), source, hashlib.sha256).digest()

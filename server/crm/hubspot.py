@@ -8,7 +8,9 @@ updates that contact instead: this is what makes a retry after a timeout whose c
 reach HubSpot land on the same record.
 The context is a note associated to the contact (association type 202, note to contact).
 Outcomes are the contact's ``hs_lead_status`` and the stage of deals associated to it,
-read by a search on ``lastmodifieddate`` / ``hs_lastmodifieddate`` (the cursor).
+read by a search on ``lastmodifieddate`` / ``hs_lastmodifieddate`` (the cursor); the
+contacts of the changed deals are read in one associations batch read per round, not one
+call per deal.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from server.leads.models import LeadStatus
 API_URL = "https://api.hubapi.com"
 # Note -> contact, HubSpot-defined (developers.hubspot.com, "Associations v4: type ids").
 NOTE_TO_CONTACT = 202
+# HubSpot takes at most this many ids in one associations batch read (changelog, 2025-02).
+ASSOCIATION_BATCH = 1000
 DEFAULT_FIELDS = {
     "first_name": "firstname",
     "last_name": "lastname",
@@ -127,7 +131,7 @@ class HubSpotConnector:
 
     @functools.cached_property
     def _associations(self) -> Any:
-        return self.client.crm.associations.v4.basic_api
+        return self.client.crm.associations.v4.batch_api
 
     def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         """Call the client; turn its errors into CrmError (status and what, no personal data)."""
@@ -296,11 +300,27 @@ class HubSpotConnector:
             body["after"] = after
         return results
 
-    def _deal_contacts(self, deal_id: str) -> list[str]:
-        page = self._call(
-            "deal associations", self._associations.get_page, "deals", deal_id, "contacts"
-        )
-        return [str(item.to_object_id) for item in page.results or []]
+    def _deal_contacts(self, deal_ids: list[str]) -> dict[str, list[str]]:
+        """Return the contact ids associated to each deal, in batch reads (not one per deal)."""
+        found: dict[str, list[str]] = {deal_id: [] for deal_id in deal_ids}
+        pending: list[dict[str, str]] = [{"id": deal_id} for deal_id in deal_ids]
+        while pending:
+            batch, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
+            page = self._call(
+                "deal associations",
+                self._associations.get_page,
+                "deals",
+                "contacts",
+                {"inputs": batch},
+            )
+            # A deal without contacts comes back among the answer's errors (a 207): none.
+            for result in page.results or []:
+                deal_id = str(result._from.id)
+                found.setdefault(deal_id, []).extend(str(to.to_object_id) for to in result.to or [])
+                after = result.paging.next.after if result.paging and result.paging.next else None
+                if after:
+                    pending.append({"id": deal_id, "after": after})
+        return found
 
     def changes_since(self, cursor: str | None, limit: int) -> ChangePage:
         """Return lead-status and deal-stage outcomes changed at or after the cursor."""
@@ -334,12 +354,15 @@ class HubSpotConnector:
             ["dealstage", "amount", "closed_lost_reason"],
             limit,
         )
+        closing = []
         for deal in deals:
             deals_since = max(deals_since, _millis(deal.properties.get("hs_lastmodifieddate")))
             outcome = deal_outcome(deal.properties)
-            if outcome is None:
-                continue
-            for contact_id in self._deal_contacts(deal.id):
+            if outcome is not None:
+                closing.append((str(deal.id), outcome))
+        contacts_of = self._deal_contacts([deal_id for deal_id, _ in closing]) if closing else {}
+        for deal_id, outcome in closing:
+            for contact_id in contacts_of.get(deal_id, []):
                 outcomes.append(Outcome(contact_id, *outcome))
         more = len(contacts) >= limit or len(deals) >= limit
         return ChangePage(outcomes, f"{contacts_since},{deals_since}", more)
