@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -536,6 +537,27 @@ def test_a_signed_webhook_brings_the_outcome_at_once_and_a_bad_one_is_refused(
     dispatcher.run_once()
     with app.app_context():
         assert db.session.get(Lead, __import__("uuid").UUID(lead["id"])).status == "contacted"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["\u00e9" * 44, "not base64 at all", ""],
+    ids=["not-ascii", "not-base64", "empty"],
+)
+def test_a_webhook_with_a_garbled_signature_is_a_401_in_the_error_shape(
+    live_server: str, connected: dict, signature: str
+):
+    body = json.dumps([{"objectId": 1, "subscriptionType": "contact.propertyChange"}])
+    headers = {
+        "Content-Type": "application/json",
+        "X-HubSpot-Signature-v3": signature.encode().decode("latin-1"),
+        "X-HubSpot-Request-Timestamp": str(int(time.time() * 1000)),
+    }
+    answer = requests.post(
+        f"{live_server}{connected['webhook_path']}", data=body, headers=headers, timeout=10
+    )
+    assert answer.status_code == 401
+    assert answer.json()["message"] == "The webhook's signature does not match."
 
 
 def test_credentials_are_never_returned_stored_in_clear_or_logged(

@@ -61,8 +61,8 @@ def _hubspot_signed(secret: str) -> bool:
     """Check HubSpot's v3 signature: HMAC-SHA256 of method, URI, body and timestamp."""
     signature = request.headers.get("X-HubSpot-Signature-v3")
     timestamp = request.headers.get("X-HubSpot-Request-Timestamp")
-    if not signature:
-        return False
+    if not signature or not signature.isascii():
+        return False  # a base64 digest is ASCII; the comparison would raise on anything else
     try:
         return Signature.is_valid(
             signature=signature,
