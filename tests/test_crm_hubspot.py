@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -19,9 +21,12 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from server.alerts.dispatcher import Dispatcher
 from server.alerts.models import JobStatus
+from server.crm import outcomes
 from server.crm.hubspot import HubSpotConnector
 from server.crm.models import CrmConnection, CrmRecord
 from server.extensions import db
@@ -453,6 +458,63 @@ def test_outcomes_come_back_through_the_lifecycle(
             )
             == 3
         )
+
+
+def test_two_polls_at_once_apply_one_change_once(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    """A webhook made the next poll due while one ran: both read the change, one applies it."""
+    lead = capture(api, booth)
+    deliver_until_settled(dispatcher, clock)
+    [contact_id] = hubspot.by_email(lead["email"])
+    hubspot.set_lead_status(contact_id, "CONNECTED")
+    # Both polls have read the change before either applies it; each then holds its
+    # transaction open until the other has applied too, or 2 s passed (it waits on a row).
+    both_read = threading.Barrier(2, timeout=10)
+    both_applied = threading.Barrier(2, timeout=2)
+
+    def after_reading(call: Recorded) -> None:
+        if call.path == "/crm/v3/objects/deals/search":
+            both_read.wait()
+
+    def before_commit(session: Session) -> None:
+        try:
+            both_applied.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other poll is waiting for this one's commit
+
+    applied: list[int] = []
+
+    def poll() -> None:
+        with app.app_context():
+            connection = db.session.get_one(CrmConnection, connected["id"])
+            applied.append(outcomes.poll(app, connection))
+
+    hubspot.on_request = after_reading
+    event.listen(Session, "before_commit", before_commit)
+    try:
+        polls = [threading.Thread(target=poll) for _ in range(2)]
+        for thread in polls:
+            thread.start()
+        for thread in polls:
+            thread.join(30)
+    finally:
+        event.remove(Session, "before_commit", before_commit)
+        hubspot.on_request = None
+
+    assert sorted(applied) == [0, 1]
+    with app.app_context():
+        changes = db.session.scalars(
+            db.select(Activity).where(Activity.kind == ActivityKind.STATUS_CHANGED)
+        ).all()
+        assert [(a.detail["from"], a.detail["to"]) for a in changes] == [("assigned", "contacted")]
+        assert db.session.get(Lead, uuid.UUID(lead["id"])).status == LeadStatus.CONTACTED
 
 
 def test_changes_are_read_page_by_page_and_the_cursor_moves(hubspot: FakeHubSpot):

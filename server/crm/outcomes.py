@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # Outcomes per poll round and connection: a CRM with more waits for the next round.
 POLL_LIMIT = 500
 _CONNECTIONS = CrmConnection.__table__
+_RECORDS = CrmRecord.__table__
 
 
 def _reason(lead: Lead, outcome: Outcome) -> str | None:
@@ -49,7 +50,7 @@ def apply_outcome(connection: CrmConnection, outcome: Outcome) -> bool:
     the CRM may hold steps leadbridge has already passed.
     """
     row = db.session.execute(
-        select(CrmRecord, Lead)
+        select(CrmRecord.lead_id, CrmRecord.last_outcome)
         .join(Lead, CrmRecord.lead_id == Lead.id)
         .where(CrmRecord.connection_id == connection.id, CrmRecord.record_id == outcome.record_id)
         .order_by(Lead.received_at.desc())
@@ -57,10 +58,23 @@ def apply_outcome(connection: CrmConnection, outcome: Outcome) -> bool:
     ).first()
     if row is None:
         return False  # not a record leadbridge made
-    record, lead = row
-    if record.last_outcome == outcome.source:
+    lead_id, last_outcome = row
+    if last_outcome == outcome.source:
         return False
-    record.last_outcome = outcome.source
+    # A compare-and-set, not a read then a write: two polls may apply one change at once (a
+    # webhook makes the next poll due while one runs). The second waits on the row until
+    # the first commits, then finds the outcome recorded and changes nothing.
+    db.session.flush()  # this round's earlier changes first: the lead is read afresh below
+    taken = db.session.execute(
+        update(_RECORDS)
+        .where(_RECORDS.c.lead_id == lead_id)
+        .where(or_(_RECORDS.c.last_outcome.is_(None), _RECORDS.c.last_outcome != outcome.source))
+        .values(last_outcome=outcome.source)
+    ).rowcount
+    if not taken:
+        return False
+    # Read after the row is held: the status as the poll that held it before left it.
+    lead = db.session.get_one(Lead, lead_id, populate_existing=True)
     if lead.status == outcome.status:
         return False
     try:
