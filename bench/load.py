@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fakedata import visitor  # noqa: E402
 from bench.percentiles import percentile  # noqa: E402
+from bench.processes import KINDS, Snapshot, cpu_ms_by_kind, snapshot  # noqa: E402
 from bench.production import Stack, production_stack  # noqa: E402
 from bench.serving import fresh_database, lift_rep_capacities  # noqa: E402
 from tests.peers import WebhookReceiver  # noqa: E402
@@ -393,6 +394,8 @@ class Result:
     faults: list[str]
     server_p99_ms: dict[str, int] = field(default_factory=dict)
     machine: MachineLoad = field(default_factory=lambda: MachineLoad(None, None))
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)
+    server_cpu_ms: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
         """Return the benchmark's last line."""
@@ -423,17 +426,38 @@ def lead_ids(database_url: str) -> set[str]:
     return {str(value) for value in rows}
 
 
+def _access_entries(workdir: Path) -> Iterator[dict[str, Any]]:
+    for line in (workdir / "web.log").read_text(errors="replace").splitlines():
+        if '"leadbridge.access"' in line:
+            yield json.loads(line)
+
+
 def server_p99(workdir: Path) -> dict[str, int]:
     """Return the p99 of the server's own handling time per route, from its access log."""
     durations: dict[str, list[float]] = {}
-    for line in (workdir / "web.log").read_text(errors="replace").splitlines():
-        if '"leadbridge.access"' in line:
-            entry = json.loads(line)
-            route = entry["route"].rsplit("/", 1)[-1]
-            durations.setdefault(route, []).append(entry["duration_ms"])
+    for entry in _access_entries(workdir):
+        route = entry["route"].rsplit("/", 1)[-1]
+        durations.setdefault(route, []).append(entry["duration_ms"])
     return {
         route: round(percentile(values, 0.99))
         for route, values in durations.items()
+        if len(values) >= 20
+    }
+
+
+def server_cpu(workdir: Path) -> dict[str, float]:
+    """Return the mean web-thread CPU ms per request by method and route, from the access log.
+
+    Empty when the server's access log does not carry each request's CPU (`cpu_ms`).
+    """
+    spent: dict[str, list[float]] = {}
+    for entry in _access_entries(workdir):
+        if "cpu_ms" in entry:
+            key = f"{entry['method']} {entry['route'].rsplit('/', 1)[-1]}"
+            spent.setdefault(key, []).append(entry["cpu_ms"])
+    return {
+        key: round(sum(values) / len(values), 2)
+        for key, values in spent.items()
         if len(values) >= 20
     }
 
@@ -464,6 +488,32 @@ def _show_server_errors(workdir: Path) -> None:
         ]
         for line in lines[-20:]:
             print(f"{log.name}: {line[:2000]}", file=sys.stderr)
+
+
+class KindSampler(threading.Thread):
+    """CPU per request by kind of process over the steady middle of the run (bench/processes).
+
+    From a quarter to 85% of the simulated time: past the start-up, before the end's flush.
+    """
+
+    def __init__(self, stack: Stack, metrics: Metrics, started: float, seconds: float):
+        super().__init__(name="cpu-by-kind", daemon=True)
+        self.stack, self.metrics = stack, metrics
+        self.window = (started + seconds * 0.25, started + seconds * 0.85)
+        self.by_kind: dict[str, float] = {}
+
+    def _snapshot(self) -> tuple[Snapshot, int]:
+        workers = [process.pid for process in self.stack.workers]
+        return snapshot([self.stack.web.pid], workers), self.metrics.requests
+
+    def run(self) -> None:
+        time.sleep(max(0.0, self.window[0] - time.monotonic()))
+        start, first = self._snapshot()
+        time.sleep(max(0.0, self.window[1] - time.monotonic()))
+        end, last = self._snapshot()
+        served = max(1, last - first)
+        used = cpu_ms_by_kind(start, end)
+        self.by_kind = {kind: round(used[kind] / served, 2) for kind in KINDS}
 
 
 @contextmanager
@@ -524,6 +574,8 @@ def run(
             daemon=True,
         )
         machine_at_start = _cpu_jiffies()
+        sampler = KindSampler(stack, metrics, time.monotonic(), seconds)
+        sampler.start()
         simulation.start()
         fault_log = faults(stack, stop_at) if faults else []
         simulation.join(timeout=max(0.0, stop_at - time.monotonic()))
@@ -542,6 +594,8 @@ def run(
         if metrics.errors or missing or captured - stored:
             _show_server_errors(Path(tmp))
         handling = server_p99(Path(tmp))
+        handling_cpu = server_cpu(Path(tmp))
+        sampler.join(timeout=1)
     # Lost: captured but not stored. Extra: stored but never captured (a phantom copy).
     lost, extra = len(captured - stored), len(stored - captured)
     return Result(
@@ -556,6 +610,8 @@ def run(
         fault_log,
         handling,
         machine,
+        sampler.by_kind,
+        handling_cpu,
     )
 
 
@@ -594,7 +650,9 @@ def main() -> None:
         f"requests_by_kind={ {kind: len(values) for kind, values in m.latencies.items()} } "
         f"server_p99_ms={result.server_p99_ms} errors_by_kind={m.error_kinds or '{}'} "
         f"push_p99_ms_by_10s={m.push_p99_by_slice()} machine_busy_pct={result.machine.busy_pct} "
-        f"machine_cpu_ms_per_request={result.machine.cpu_ms_per_request}"
+        f"machine_cpu_ms_per_request={result.machine.cpu_ms_per_request} "
+        f"cpu_ms_per_request_by_kind={result.cpu_by_kind} "
+        f"server_cpu_ms_by_route={result.server_cpu_ms}"
     )
     print(result.line())
 
