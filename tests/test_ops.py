@@ -130,6 +130,23 @@ def test_logs_are_json_with_request_ids_and_no_personal_data(
     assert booth.tablet.token not in text
 
 
+def test_the_access_log_says_what_cpu_each_request_took(
+    client: object, booth: Booth, log_lines: io.StringIO
+) -> None:
+    # Logging in hashes a password (hundreds of ms of CPU); a health check costs almost none.
+    client.post(
+        "/api/v1/auth/login",
+        json={"email": booth.rep.email, "password": "not the password"},
+        headers={"X-Request-ID": "req-login-cpu-01"},
+    )
+    client.get("/healthz", headers={"X-Request-ID": "req-health-cpu-01"})
+    records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    access = {r["request_id"]: r for r in records if r["logger"] == "leadbridge.access"}
+    login, health = access["req-login-cpu-01"], access["req-health-cpu-01"]
+    assert 0 < login["cpu_ms"] <= login["duration_ms"] + 1
+    assert 0 <= health["cpu_ms"] < login["cpu_ms"]
+
+
 def test_html_pages_get_a_strict_csp(client: object) -> None:
     page = client.get("/ack/not-a-valid-token")
     assert page.mimetype == "text/html"
