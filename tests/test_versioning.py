@@ -20,7 +20,9 @@ from server.events.models import Event
 from server.extensions import db
 from server.leads.models import Lead
 from server.privacy.models import LeadTombstone
+from server.sync.models import MutationReceipt
 from server.versioning import PROVISIONAL_BASE, next_server_version, reserve_server_versions
+from tests.dbfaults import POISON, notes_refused_by_the_database
 from tests.helpers import ApiHelper, Booth, create_mutation
 
 
@@ -174,3 +176,53 @@ def test_two_tablets_pushing_one_person_at_once_merge(
         )
     assert len(firsts) == people and {count for _, count in firsts} == {1}
     assert merged == people
+
+
+def test_a_batch_applied_mutation_by_mutation_stores_only_real_versions(
+    app: Flask, booth: Booth, client: Any
+) -> None:
+    # Core-written rows (leads, receipts) of the fallback's own savepoints are stamped too.
+    mutations = [create_mutation(i, booth.staff.id) for i in (1, 2, 3)]
+    mutations[1]["fields"]["notes"] = POISON
+    mutations.append(
+        {
+            "mutation_id": 4,
+            "kind": "update",
+            "lead_id": mutations[0]["lead_id"],
+            "base_version": 0,
+            "fields": {"notes": "Changed after the unexpected error"},
+        }
+    )
+    mutations.append(
+        {
+            "mutation_id": 5,
+            "kind": "update",
+            "lead_id": str(uuid.uuid4()),
+            "base_version": 0,
+            "fields": {"notes": "No such lead"},
+        }
+    )
+    with notes_refused_by_the_database(app):
+        answer = client.post(
+            "/api/v1/sync/push", json={"mutations": mutations}, headers=booth.tablet.headers
+        )
+    assert answer.status_code == 200, answer.json
+    results = {r["mutation_id"]: r for r in answer.json["results"]}
+    assert [results[i]["outcome"] for i in (1, 2, 3, 4, 5)] == [
+        "applied",
+        "rejected",
+        "applied",
+        "applied",
+        "rejected",
+    ]
+    stored = _versions(app, mutations[0]["lead_id"], mutations[2]["lead_id"])
+    assert stored == [results[4]["server_version"], results[3]["server_version"]]
+    assert stored[1] < stored[0] < PROVISIONAL_BASE
+    with app.app_context():
+        lead = db.session.get_one(Lead, uuid.UUID(mutations[0]["lead_id"]))
+        assert lead.field_versions["notes"][0] == stored[0]
+        receipts = db.session.scalars(
+            sa.select(MutationReceipt.mutation_id).order_by(MutationReceipt.mutation_id)
+        ).all()
+    assert receipts == [2, 5]
+    _no_provisional_version_stored(app)

@@ -47,9 +47,17 @@ def targets(event: Event, rep: Recipient) -> list[tuple[Channel, str]]:
 
 
 def alert_rows(
-    event: Event, rep: Recipient, lead_id: uuid.UUID, kind: AlertKind, now: datetime
+    event: Event,
+    rep: Recipient,
+    lead_id: uuid.UUID,
+    kind: AlertKind,
+    now: datetime,
+    channels: list[tuple[Channel, str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the outbox rows for one alert to rep, one per channel."""
+    """Return the outbox rows for one alert to rep, one per channel.
+
+    channels, when given, are what targets(event, rep) returned (a batch asks once per rep).
+    """
     return [
         job_row(
             lead_id,
@@ -60,7 +68,7 @@ def alert_rows(
             now,
             rep_id=rep.id,
         )
-        for channel, target in targets(event, rep)
+        for channel, target in (targets(event, rep) if channels is None else channels)
     ]
 
 
@@ -107,8 +115,12 @@ def insert_new_alerts(rows: list[dict[str, Any]]) -> None:
     write_jobs([row for row in rows if row["idempotency_key"] not in known])
 
 
+# Built once: every push that captures a lead writes its alert jobs.
+_INSERT_JOBS = insert(AlertJob.__table__)
+
+
 def write_jobs(rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows in the current transaction (handed to RQ after commit in RQ mode)."""
     if rows:
         prepare_rows(rows)
-        db.session.execute(insert(AlertJob.__table__), rows)
+        db.session.execute(_INSERT_JOBS, rows)

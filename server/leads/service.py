@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from server.alerts import thank_you
-from server.alerts.models import AlertKind
-from server.alerts.outbox import alert_rows, insert_new_alerts, write_jobs
+from server.alerts.models import AlertKind, Channel
+from server.alerts.outbox import alert_rows, insert_new_alerts, targets, write_jobs
 from server.attendees.filling import fill_captured
 from server.auth.principal import Principal
 from server.crm import outbox as crm_outbox
@@ -155,6 +155,9 @@ CAPTURED_COLUMNS = (
     "consent_at",
 )
 _EMPTY = {"answers": dict, "products": list, "consent_given": bool, "follow_up": bool}
+# Built once: every push that captures a lead runs them.
+_INSERT_LEADS = insert(Lead.__table__)
+_INSERT_ACTIVITIES = insert(Activity.__table__)
 
 
 def _score_columns(event: Event, answers: dict[str, Any], products: list[str]) -> dict[str, Any]:
@@ -185,11 +188,18 @@ class CapturedLeads:
         self.alerts: list[dict[str, Any]] = []
         # (lead id, fields, columns) of every lead added, for record_people().
         self.created: list[tuple[uuid.UUID, dict[str, Any], dict[str, Any]]] = []
+        # Rep id -> where their new-lead alerts go: the same for every lead of a batch.
+        self._alert_targets: dict[int, list[tuple[Channel, str]]] = {}
+
+    @functools.cached_property
+    def event(self) -> Event:
+        """Return the tablet's event (read once per batch, not once per lead)."""
+        return self.device.event
 
     @functools.cached_property
     def people(self) -> EventPeople:
         """Return the event's team and routing's people, loaded on first use (edits need none)."""
-        return load_people(self.device.event)
+        return load_people(self.event)
 
     @functools.cached_property
     def crm_pushes(self) -> CapturedPushes:
@@ -199,7 +209,7 @@ class CapturedLeads:
     @functools.cached_property
     def router(self) -> Router:
         """Return the event's router."""
-        return Router(self.device.event, self.people)
+        return Router(self.event, self.people)
 
     def _activity(
         self, lead_id: uuid.UUID, kind: ActivityKind, at: datetime, **detail: Any
@@ -217,7 +227,7 @@ class CapturedLeads:
 
     def columns(self, fields: dict[str, Any]) -> dict[str, Any]:
         """Validate a captured lead's fields; return its columns or raise LeadRejected."""
-        return lead_columns(self.device.event, fields, team=self.people.team)
+        return lead_columns(self.event, fields, team=self.people.team)
 
     def add(
         self,
@@ -233,12 +243,14 @@ class CapturedLeads:
         if columns is None:
             columns = self.columns(fields)
         now = utcnow()
-        row = {
-            name: columns.get(name, _EMPTY.get(name, lambda: None)()) for name in CAPTURED_COLUMNS
-        }
+        event = self.event
+        row = {name: columns.get(name) for name in CAPTURED_COLUMNS}
+        for name, empty in _EMPTY.items():
+            if name not in columns:
+                row[name] = empty()
         # A badge-only capture takes the visitor's details from the event's list.
-        filled = fill_captured(self.device.event, row) if row.get("badge_payload") else []
-        row.update(_score_columns(self.device.event, row["answers"], row["products"]))
+        filled = fill_captured(event, row) if row.get("badge_payload") else []
+        row.update(_score_columns(event, row["answers"], row["products"]))
         row.update(
             id=lead_id,
             event_id=self.device.event_id,
@@ -287,10 +299,12 @@ class CapturedLeads:
         if decision.owner_id is not None:
             row.update(owner_id=decision.owner_id, status=LeadStatus.ASSIGNED, assigned_at=now)
             owner = self.router.users[decision.owner_id]
-            self.alerts += alert_rows(self.device.event, owner, lead_id, AlertKind.NEW_LEAD, now)
+            channels = self._alert_targets.get(owner.id)
+            if channels is None:
+                channels = self._alert_targets[owner.id] = targets(event, owner)
+            self.alerts += alert_rows(event, owner, lead_id, AlertKind.NEW_LEAD, now, channels)
         # The visitor's thank-you email, when consented to (server/alerts/thank_you.py).
         purposes = (fields.get("consent") or {}).get("purposes")
-        event = self.device.event
         self.alerts += thank_you.rows_for_capture(event, row, purposes, now, self.alerts)
         # The event's CRM, when it has one and consent allows sales follow-up (server/crm/).
         self.crm_pushes.add(row, purposes, now)
@@ -307,9 +321,7 @@ class CapturedLeads:
             changes = merged_changes(primary, row)
             primary.update(changes)
             if {"answers", "products"} & changes.keys():
-                primary.update(
-                    _score_columns(self.device.event, primary["answers"], primary["products"])
-                )
+                primary.update(_score_columns(self.event, primary["answers"], primary["products"]))
             return
         # The CRM record gets this capture's context too (its note lists repeat captures).
         crm_outbox.request_update(primary, note=True)
@@ -333,8 +345,8 @@ class CapturedLeads:
         """Insert the queued rows (leads first: activities refer to them)."""
         if self.leads:
             # Core inserts of the tables: ORM bulk inserts cost several times more per row.
-            db.session.execute(insert(Lead.__table__), self.leads)
-            db.session.execute(insert(Activity.__table__), self.activities)
+            db.session.execute(_INSERT_LEADS, self.leads)
+            db.session.execute(_INSERT_ACTIVITIES, self.activities)
         write_jobs(self.alerts)
         if "crm_pushes" in self.__dict__:
             self.crm_pushes.insert()

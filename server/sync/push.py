@@ -9,10 +9,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.auth.principal import Principal
+from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import RETRYABLE_DB_ERRORS, fail
 from server.extensions import db
@@ -55,6 +56,8 @@ _RECORD_LAST_MUTATION = (
     .values(last_mutation_id=bindparam("new_last"))
 )
 _LEADS_BY_ID = select(Lead).where(Lead.id.in_(bindparam("lead_ids", expanding=True)))
+# Receipts of a batch's rejected and conflicting mutations: one multi-row INSERT.
+_INSERT_RECEIPTS = insert(MutationReceipt.__table__)
 
 
 def _lock_device(device: Device) -> int:
@@ -201,20 +204,25 @@ def _apply_update(batch: _Batch, mutation: dict[str, Any], version: int) -> dict
     return _result(mutation, "applied", server_version=lead.server_version, conflicts=conflicts)
 
 
-def _receipt(device: Device, mutation: dict[str, Any], result: dict[str, Any]) -> None:
-    db.session.add(
-        MutationReceipt(
-            device_id=device.id,
-            mutation_id=mutation["mutation_id"],
-            lead_id=mutation["lead_id"],
-            kind=mutation["kind"],
-            outcome=result["outcome"],
-            payload=json.dumps(mutation["fields"], default=str),
-            result=json.dumps(
-                {"errors": result["errors"], "conflicts": result["conflicts"]}, default=str
-            ),
-        )
-    )
+def _receipt(device: Device, mutation: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """Return the receipt row a replay of mutation will be answered from."""
+    return {
+        "device_id": device.id,
+        "mutation_id": mutation["mutation_id"],
+        "lead_id": mutation["lead_id"],
+        "kind": mutation["kind"],
+        "outcome": result["outcome"],
+        "payload": json.dumps(mutation["fields"], default=str),
+        "result": json.dumps(
+            {"errors": result["errors"], "conflicts": result["conflicts"]}, default=str
+        ),
+        "created_at": utcnow(),
+    }
+
+
+def _write_receipts(rows: list[dict[str, Any]]) -> None:
+    if rows:
+        db.session.execute(_INSERT_RECEIPTS, rows)
 
 
 def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -270,13 +278,13 @@ def _apply(device: Device, mutations: list[dict[str, Any]], first_version: int) 
     # One query for the earlier captures of every person in the batch, with those people
     # locked until commit, so a concurrent push of the same person waits and then sees this.
     batch.captured.duplicates.prefetch([columns for columns in _valid_columns(checked.values())])
-    results = batch.results
-    for offset, mutation in enumerate(mutations):
-        version = first_version + offset
-        # Every rejection is raised before anything is added to the session, so a
-        # rejected mutation needs no savepoint to undo it. No autoflush: the whole
-        # batch is inserted in one flush, as multi-row INSERTs.
-        with db.session.no_autoflush:
+    results, receipts = batch.results, []
+    # Every rejection is raised before anything is queued, so a rejected mutation needs
+    # no savepoint to undo it. No autoflush: the whole batch goes in at the end, as
+    # multi-row INSERTs.
+    with db.session.no_autoflush:
+        for offset, mutation in enumerate(mutations):
+            version = first_version + offset
             try:
                 if mutation["lead_id"] in batch.foreign:
                     raise _Rejected({"lead_id": [FOREIGN_LEAD]})
@@ -289,8 +297,9 @@ def _apply(device: Device, mutations: list[dict[str, Any]], first_version: int) 
             except _Rejected as rejected:
                 result = _result(mutation, "rejected", errors=rejected.errors)
             if result["outcome"] == "rejected" or result["conflicts"]:
-                _receipt(device, mutation, result)
-        results.append(result)
+                receipts.append(_receipt(device, mutation, result))
+            results.append(result)
+    _write_receipts(receipts)
     batch.captured.insert()
     # A person who asked to be forgotten, captured again, is flagged (server/privacy).
     flagged = batch.captured.record_people()
@@ -323,7 +332,7 @@ def _unexpected(device: Device, mutation: dict[str, Any], error: Exception) -> d
         extra={"request_id": current_request_id(), "device_id": device.id},
     )
     result = _result(mutation, "rejected", errors=UNEXPECTED_ERRORS)
-    _receipt(device, mutation, result)
+    _write_receipts([_receipt(device, mutation, result)])
     return result
 
 
