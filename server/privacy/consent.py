@@ -69,6 +69,10 @@ def current_texts(event: Event) -> list[dict[str, Any]]:
     ]
 
 
+# Built once: every push that captures a consented lead runs it.
+_INSERT_RECORDS = insert(ConsentRecord.__table__)
+
+
 def record_consents(
     device: Device, created: Iterable[tuple[uuid.UUID, Mapping[str, Any], int]]
 ) -> None:
@@ -93,7 +97,7 @@ def record_consents(
     ]
     if records:
         # New leads have no record yet: one multi-row INSERT, no look-up per lead.
-        db.session.execute(insert(ConsentRecord.__table__), records)
+        db.session.execute(_INSERT_RECORDS, records)
 
 
 def record_changed_consent(lead: Lead, consent: Mapping[str, Any], device_id: int | None) -> None:

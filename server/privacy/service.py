@@ -22,7 +22,7 @@ from server.errors import fail_validation
 from server.events.models import Event
 from server.extensions import db
 from server.leads.models import Activity, ActivityKind, Lead
-from server.privacy.hashing import request_hash, subject_hash
+from server.privacy.hashing import request_hash, subject_hash, subject_hasher
 from server.privacy.models import (
     AuditAction,
     AuditEntry,
@@ -251,8 +251,13 @@ def flag_recaptures(
     people holds (lead id, normalised email, normalised phone) of leads created in the
     current transaction. One query for the whole batch, however many erasures there are.
     """
+    hasher = subject_hasher()  # the key derived once for the batch, not twice per lead
     hashed = [
-        (lead_id, subject_hash("email", email), subject_hash("phone", phone))
+        (
+            lead_id,
+            hasher("email", email) if email is not None else None,
+            hasher("phone", phone) if phone is not None else None,
+        )
         for lead_id, email, phone in people
         if email or phone
     ]

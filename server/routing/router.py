@@ -138,6 +138,30 @@ def load_people(event: Event, now: datetime | None = None) -> EventPeople:
     )
 
 
+class _Compiled(NamedTuple):
+    """A routing rule's lists as the sets a lead is matched against."""
+
+    kind: str | None
+    countries: frozenset[str]
+    regions: frozenset[str]
+    products: frozenset[str]
+    rep_ids: tuple[int, ...]
+    domains: frozenset[str]
+    companies: frozenset[str]
+
+
+def _compiled(rule: dict[str, Any]) -> _Compiled:
+    return _Compiled(
+        kind=rule.get("type"),
+        countries=frozenset(c.upper() for c in rule.get("countries", [])),
+        regions=frozenset(r.casefold() for r in rule.get("regions", [])),
+        products=frozenset(rule.get("products", [])),
+        rep_ids=tuple(rule.get("rep_ids", [])),
+        domains=frozenset(d.casefold() for d in rule.get("domains", [])),
+        companies=frozenset(c.casefold() for c in rule.get("companies", [])),
+    )
+
+
 class Router:
     """Route the leads of one event; keeps today's loads current across a batch."""
 
@@ -152,6 +176,8 @@ class Router:
             if user_id in people.team and user.role == Role.REP
         }
         self.today: Counter[int] = Counter(people.today)
+        # Each rule's lists as sets, made once for the batch rather than once per lead.
+        self._rules = [(rule, _compiled(rule)) for rule in self.config.get("rules", [])]
 
     def _under_capacity(self, rep_id: int) -> bool:
         user = self.users.get(rep_id)
@@ -165,26 +191,21 @@ class Router:
             return None
         return min(eligible, key=lambda rep_id: (self.today[rep_id], rep_id))
 
-    def _rule_candidates(self, rule: dict[str, Any], lead: dict[str, Any]) -> set[int]:
-        kind = rule.get("type")
-        if kind == "territory":
-            countries = {c.upper() for c in rule.get("countries", [])}
-            regions = {r.casefold() for r in rule.get("regions", [])}
+    def _rule_candidates(self, rule: _Compiled, lead: dict[str, Any]) -> set[int]:
+        if rule.kind == "territory":
             region = (lead.get("region") or "").casefold()
-            if (lead.get("country") or "") in countries or (region and region in regions):
-                return set(rule.get("rep_ids", []))
-        elif kind == "product":
-            if set(rule.get("products", [])) & set(lead.get("products") or []):
-                return set(rule.get("rep_ids", []))
+            if (lead.get("country") or "") in rule.countries or (region and region in rule.regions):
+                return set(rule.rep_ids)
+        elif rule.kind == "product":
+            if rule.products & set(lead.get("products") or []):
+                return set(rule.rep_ids)
         return set()
 
-    def _named_account(self, rule: dict[str, Any], lead: dict[str, Any]) -> bool:
+    def _named_account(self, rule: _Compiled, lead: dict[str, Any]) -> bool:
         email = lead.get("email") or ""
         domain = email.rpartition("@")[2].casefold()
         company = (lead.get("company") or "").casefold()
-        domains = {d.casefold() for d in rule.get("domains", [])}
-        companies = {c.casefold() for c in rule.get("companies", [])}
-        return bool((domain and domain in domains) or (company and company in companies))
+        return bool((domain and domain in rule.domains) or (company and company in rule.companies))
 
     def route(self, lead: dict[str, Any]) -> Decision:
         """Choose the owner of a lead given as column values, and count it on their load."""
@@ -194,13 +215,13 @@ class Router:
         return decision
 
     def _decide(self, lead: dict[str, Any]) -> Decision:
-        for number, rule in enumerate(self.config.get("rules", []), start=1):
-            if rule.get("type") == "named_account":
+        for number, (rule, compiled) in enumerate(self._rules, start=1):
+            if compiled.kind == "named_account":
                 rep = self.users.get(rule.get("rep_id"))
-                if rep is not None and self._named_account(rule, lead):
+                if rep is not None and self._named_account(compiled, lead):
                     return Decision(rep.id, "named_account", {"rule_number": number})
                 continue
-            candidates = self._rule_candidates(rule, lead)
+            candidates = self._rule_candidates(compiled, lead)
             chosen = self._least_loaded(candidates) if candidates else None
             if chosen is not None:
                 return Decision(chosen, rule["type"], {"rule_number": number})
