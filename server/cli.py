@@ -49,6 +49,7 @@ def serve(host: str, port: int, threads: int | None, production: bool, workers: 
 
     from server.alerts.dispatcher import Dispatcher
     from server.alerts.queue import rq_enabled
+    from server.crm.poller import OutcomePoller
 
     app = current_app._get_current_object()
     if production:
@@ -64,6 +65,9 @@ def serve(host: str, port: int, threads: int | None, production: bool, workers: 
         click.echo("Alerts are delivered by `leadbridge worker` processes (LEADBRIDGE_REDIS_URL).")
     else:
         dispatcher.start()
+    # CRM webhooks arrive here: their outcomes are read at once, not after delivery rounds.
+    poller = OutcomePoller(app)
+    poller.start()
     click.echo(f"leadbridge is serving on http://{host}:{port}/  (API docs: /api/docs)")
     try:
         # The database pool is sized for LEADBRIDGE_THREADS (server/config.py).
@@ -71,6 +75,7 @@ def serve(host: str, port: int, threads: int | None, production: bool, workers: 
             app, host=host, port=port, threads=threads or app.config["LEADBRIDGE_THREADS"]
         )
     finally:
+        poller.stop()
         if dispatcher is not None:
             dispatcher.stop()
 

@@ -29,6 +29,7 @@ from server.alerts.models import JobStatus
 from server.crm import outcomes
 from server.crm.hubspot import HubSpotConnector
 from server.crm.models import CrmConnection, CrmRecord
+from server.crm.poller import OutcomePoller
 from server.extensions import db
 from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
 from tests.alerting import Clock, smtp_for
@@ -599,6 +600,43 @@ def test_a_signed_webhook_brings_the_outcome_at_once_and_a_bad_one_is_refused(
     dispatcher.run_once()
     with app.app_context():
         assert db.session.get(Lead, __import__("uuid").UUID(lead["id"])).status == "contacted"
+
+
+def test_a_webhook_wakes_the_outcome_poller_without_a_dispatcher_round(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+    live_server: str,
+):
+    lead = capture(api, booth)
+    deliver_until_settled(dispatcher, clock)
+    [contact_id] = hubspot.by_email(lead["email"])
+    dispatcher.run_once()  # the round's poll: the next is not due for 30 s
+    # No dispatcher round runs from here on, and the poller's own check would come too late.
+    poller = OutcomePoller(app, clock=clock, check_seconds=60)
+    poller.start()
+    try:
+        hubspot.set_lead_status(contact_id, "CONNECTED")
+        event = hubspot.contract["webhook_event"]["request"]["body"]
+        event[0]["objectId"] = int(contact_id)
+        body = json.dumps(event).encode()
+        url = f"{live_server}{connected['webhook_path']}"
+        headers = _signed("client-secret", url, body, int(time.time() * 1000))
+        assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 204
+        status = None
+        deadline = time.monotonic() + 10  # a bound on the wait, not a speed check
+        while time.monotonic() < deadline and status != LeadStatus.CONTACTED:
+            time.sleep(0.05)
+            with app.app_context():
+                status = db.session.get(Lead, uuid.UUID(lead["id"])).status
+                db.session.rollback()
+    finally:
+        poller.stop()
+    assert status == LeadStatus.CONTACTED
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,12 @@
 Each enabled connection is polled incrementally: the connector reads what changed since
 the connection's cursor, in bounded pages, and the cursor moves only after the page's
 outcomes are applied and committed. A CRM webhook (server/crm/views.py) makes the next
-poll due at once, rather than applying its payload: webhooks arrive late, twice or out
-of order, while a poll reads the record as it stands. Polls are claimed with a
-compare-and-set on polled_at, so two dispatchers or workers never poll one CRM at once.
+poll due at once and wakes the server's outcome poller (server/crm/poller.py), rather
+than applying its payload: webhooks arrive late, twice or out of order, while a poll
+reads the record as it stands. Polls are claimed with a compare-and-set on polled_at, so
+pollers, dispatchers and workers take turns; a webhook during a poll makes the next one
+due at once, which may then run beside it, so each outcome is recorded with a
+compare-and-set on crm_records.last_outcome and applied once.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 POLL_LIMIT = 500
 _CONNECTIONS = CrmConnection.__table__
 _RECORDS = CrmRecord.__table__
+# Where a running outcome poller (server/crm/poller.py) keeps the event that wakes it.
+POLLER_WAKE = "leadbridge_crm_poller_wake"
 
 
 def _reason(lead: Lead, outcome: Outcome) -> str | None:
@@ -143,12 +148,13 @@ def poll_soon(connection_id: int) -> None:
     )
 
 
-def wake_dispatcher() -> None:
-    """Wake the in-process dispatcher, if this process runs one, for an immediate poll."""
+def wake_pollers() -> None:
+    """Wake this process's outcome poller and in-process dispatcher, where they run."""
     from flask import current_app
 
     from server.alerts.queue import WAKE_EXTENSION
 
-    wake = current_app.extensions.get(WAKE_EXTENSION)
-    if wake is not None:
-        wake.set()
+    for name in (POLLER_WAKE, WAKE_EXTENSION):
+        wake = current_app.extensions.get(name)
+        if wake is not None:
+            wake.set()

@@ -109,4 +109,4 @@ class CrmWebhook(MethodView):
         # Read the records as they stand rather than trust the notification's order.
         outcomes.poll_soon(connection.id)
         db.session.commit()
-        outcomes.wake_dispatcher()
+        outcomes.wake_pollers()
