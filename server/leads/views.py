@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from flask.views import MethodView
-from sqlalchemy.orm import joinedload
 
 from server.auth.guard import MANAGERS, authorize
 from server.auth.principal import current_principal
@@ -65,7 +64,7 @@ class LeadById(MethodView):
         """Correct a lead's details, move it along the funnel, or give it another owner."""
         principal = current_principal()
         # With its event: a status change checks the event's disqualification reasons.
-        lead = get_visible_lead(principal, lead_id, joinedload(Lead.event))
+        lead = get_visible_lead(principal, lead_id, with_event=True)
         return change_lead(principal, lead, changes)
 
 
