@@ -30,6 +30,7 @@ from server.crm import outcomes
 from server.crm.hubspot import HubSpotConnector
 from server.crm.models import CrmConnection, CrmRecord
 from server.crm.poller import OutcomePoller
+from server.db_types import utcnow
 from server.extensions import db
 from server.leads.models import Activity, ActivityKind, Lead, LeadStatus
 from tests.alerting import Clock, smtp_for
@@ -553,6 +554,29 @@ def test_the_contacts_of_changed_deals_are_read_in_one_batch(hubspot: FakeHubSpo
     lost = {o.record_id for o in page.outcomes if o.status == LeadStatus.LOST}
     assert won == set(contacts)
     assert lost == set(contacts[:3])
+
+
+def test_a_round_that_leaves_changes_unread_makes_the_next_due_at_once(
+    app: Flask, hubspot: FakeHubSpot, connected: dict, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(outcomes, "POLL_LIMIT", 100)
+    for index in range(150):
+        hubspot._write_contact(hubspot.new_id(), {"email": f"b{index}@example.com"})
+
+    def round_leaves_due() -> bool:
+        with app.app_context():
+            outcomes.poll_due(app, utcnow())
+            due = db.session.get_one(CrmConnection, connected["id"]).polled_at is None
+            db.session.rollback()
+            return due
+
+    assert round_leaves_due()  # 100 of 150 read: the rest at once
+    assert not round_leaves_due()  # all read: the interval again
+    since = [
+        int(call.body["filterGroups"][0]["filters"][0]["value"])
+        for call in hubspot.calls("POST", "/crm/v3/objects/contacts/search")
+    ]
+    assert len(since) == 2 and since[1] > since[0]  # the second round went on from the first
 
 
 def _signed(secret: str, url: str, body: bytes, timestamp: int) -> dict[str, str]:

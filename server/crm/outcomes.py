@@ -113,6 +113,11 @@ def poll(app: Flask, connection: CrmConnection, limit: int = POLL_LIMIT) -> int:
     connector = connector_for(app, connection)
     page = connector.changes_since(connection.poll_cursor, limit)
     applied = sum(apply_outcome(connection, outcome) for outcome in page.outcomes)
+    if page.more and page.cursor != connection.poll_cursor:
+        # More changes wait behind this round's: the next is due at once, not in 30 s, so a
+        # backlog (a busy show floor) is read within seconds. A cursor that did not move
+        # (a round's worth changed in one millisecond) waits for the interval instead.
+        connection.polled_at = None
     connection.poll_cursor = page.cursor
     db.session.commit()
     return applied
@@ -133,7 +138,7 @@ def poll_due(app: Flask, now: datetime) -> int:
             continue  # another dispatcher or worker polls it
         connection = db.session.get_one(CrmConnection, connection_id)
         try:
-            applied += poll(app, connection)
+            applied += poll(app, connection, POLL_LIMIT)
         except (CrmError, CredentialsUnreadable) as error:
             db.session.rollback()
             # The CRM and the status only: connector errors carry no personal data.
