@@ -11,8 +11,8 @@ every row: equal normalised values give equal HMACs, and without the key they sa
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-import hmac
 import os
 from collections.abc import Sequence
 
@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PREFIX = "enc1:"
 _NONCE_BYTES = 12
+# base64.urlsafe_b64encode's alphabet, applied to b2a_base64's output in one C call.
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_SHA256_BLOCK = 64
 
 
 class SealError(Exception):
@@ -45,7 +48,11 @@ class FieldCipher:
 
     def __init__(self, key: bytes):
         self._aead = AESGCM(_subkey(key, b"leadbridge tablet columns v1"))
-        self._index_key = _subkey(key, b"leadbridge tablet blind index v1")
+        # HMAC-SHA256 (RFC 2104) with its keyed inner and outer states made once: a pulled
+        # page indexes two values per lead, and hmac.new set up the key for each of them.
+        index_key = _subkey(key, b"leadbridge tablet blind index v1").ljust(_SHA256_BLOCK, b"\0")
+        self._index_inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in index_key))
+        self._index_outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in index_key))
 
     def seal(self, value: str | None, column: str) -> str | None:
         """Return value encrypted for column; None stays None."""
@@ -63,16 +70,21 @@ class FieldCipher:
         """
         nonces = os.urandom(_NONCE_BYTES * len(values))
         associated = column.encode()
-        encrypt, encode = self._aead.encrypt, base64.urlsafe_b64encode
-        sealed: list[str | None] = []
-        for start, value in zip(range(0, len(nonces), _NONCE_BYTES), values, strict=True):
-            if value is None:
-                sealed.append(None)
-                continue
-            nonce = nonces[start : start + _NONCE_BYTES]
-            cipher = encrypt(nonce, value.encode(), associated)
-            sealed.append(PREFIX + encode(nonce + cipher).decode("ascii"))
-        return sealed
+        encrypt, encode = self._aead.encrypt, binascii.b2a_base64
+        # One expression per value, no calls into Python helpers: pages seal ~9,000 values.
+        return [
+            None
+            if value is None
+            else PREFIX
+            + encode(
+                (nonce := nonces[start : start + _NONCE_BYTES])
+                + encrypt(nonce, value.encode(), associated),
+                newline=False,
+            )
+            .translate(_URLSAFE)
+            .decode("ascii")
+            for start, value in zip(range(0, len(nonces), _NONCE_BYTES), values, strict=True)
+        ]
 
     def open(self, value: str | None, column: str) -> str | None:
         """Return the plain text of a sealed value of column; None stays None."""
@@ -91,7 +103,11 @@ class FieldCipher:
         """Return the keyed hash of a normalised value, for equality lookups."""
         if value is None:
             return None
-        return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()
+        inner = self._index_inner.copy()
+        inner.update(value.encode())
+        outer = self._index_outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 class NullCipher(FieldCipher):

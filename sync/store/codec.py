@@ -20,8 +20,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# Made once: json.dumps with options builds an encoder per call, and a pulled page
+# encodes three values per lead. The text is the same as json.dumps(value, ...) gives.
+_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def loads(text: str | None) -> Any:

@@ -113,33 +113,32 @@ class PullsMixin(StoreBase):
             return
         now = self._now()
         created, confirmed = now.isoformat(), utc_key(now)
+        # local_seq orders "newest first" without trusting the tablet clock.
+        seq = conn.execute("SELECT COALESCE(MAX(local_seq), 0) + 1 FROM leads").fetchone()[0]
         rows = []
+        searched = []  # (local_seq, id, text), before sealing
         for lead_id, data, version in pulled:
             values = self._server_values(data)
             values.setdefault("captured_at", created)
+            row = self._plain_columns(values)
             # As _refresh_search_text makes it; casefold in Python (names are often not ASCII).
             search = "\n".join((values.get(name) or "").casefold() for name in SEARCHED)
-            rows.append(
-                {
-                    "id": lead_id,
-                    **self._plain_columns(values),
-                    "search_text": search,
-                    "created_locally_at": created,
-                    "sync_state": "uploaded",
-                    "confirmed_at": confirmed,
-                    **self._server_view(data, version),
-                }
-            )
-        searched = [(row["id"], row["search_text"]) for row in rows]  # before sealing
+            row.update(self._server_view(data, version))
+            row["id"] = lead_id
+            row["search_text"] = search
+            row["created_locally_at"] = created
+            row["sync_state"] = "uploaded"
+            row["confirmed_at"] = confirmed
+            row["local_seq"] = seq
+            rows.append(row)
+            searched.append((seq, lead_id, search))
+            seq += 1
         for name in SEALED_COLUMNS:
             holding = [row for row in rows if name in row]
             sealed = self._cipher.seal_many([row[name] for row in holding], f"leads.{name}")
             for row, value in zip(holding, sealed, strict=True):
                 row[name] = value
-        # local_seq orders "newest first" without trusting the tablet clock.
-        first = conn.execute("SELECT COALESCE(MAX(local_seq), 0) + 1 FROM leads").fetchone()[0]
-        for seq, row in enumerate(rows, start=first):
-            row["local_seq"] = seq
+        # Pulled leads normally carry the same columns: one executemany per set of them.
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for row in rows:
             by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
@@ -149,10 +148,7 @@ class PullsMixin(StoreBase):
         if self._search_ready:
             conn.executemany(
                 "INSERT OR REPLACE INTO temp.search_index (local_seq, id, text) VALUES (?, ?, ?)",
-                [
-                    (row["local_seq"], lead_id, text)
-                    for row, (lead_id, text) in zip(rows, searched, strict=True)
-                ],
+                searched,
             )
 
     def _apply_pulled_lead(

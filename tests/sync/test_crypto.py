@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sync.crypto import FieldCipher, SealError, is_sealed
 
@@ -28,3 +32,16 @@ def test_a_value_sealed_together_is_bound_to_its_column_and_key() -> None:
         cipher.open(sealed, "leads.notes")
     with pytest.raises(SealError):
         FieldCipher(os.urandom(32)).open(sealed, "leads.email")
+
+
+def test_blind_index_is_hmac_sha256_with_the_index_subkey() -> None:
+    # Indexes stored by earlier versions must still match: the same HMAC as hmac.new gives.
+    key = os.urandom(32)
+    subkey = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"leadbridge tablet blind index v1"
+    ).derive(key)
+    cipher = FieldCipher(key)
+    for value in ("ann@example.com", "+4930123456", "", "Ådne Ørsted", "x" * 200):
+        expected = hmac.new(subkey, value.encode(), hashlib.sha256).hexdigest()
+        assert cipher.blind_index(value) == expected
+    assert cipher.blind_index(None) is None
