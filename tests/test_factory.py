@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 import threading
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 
 from server import create_app
 from server.extensions import db
+from tests.conftest import dispose_app, make_test_app
 from tests.helpers import ApiHelper, Booth, skip_unless_postgres
 
 
@@ -118,6 +120,25 @@ def test_busy_serving_threads_reuse_their_database_connections(
             worker.join(timeout=20)
     # The first round opened one connection per thread; the second opened none.
     assert len(opened) == threads
+
+
+def test_disposing_an_app_closes_its_pooled_connections(database_url: str) -> None:
+    # What app_factory and the session's app do after their tests: a connection left open in
+    # a dropped app's pool is closed by the garbage collector, with a ResourceWarning.
+    app = make_test_app(database_url)
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        driver = pooled.driver_connection
+        pooled.close()  # back into the pool, still open
+        pool = db.engine.pool
+    assert pool.checkedin() == 1
+    dispose_app(app)
+    assert pool.checkedin() == 0
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert driver.closed
+    else:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            driver.execute("SELECT 1")
 
 
 @pytest.mark.postgres

@@ -13,7 +13,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 
 from server.extensions import db
-from tests.conftest import POSTGRES_URL, make_test_app
+from tests.conftest import POSTGRES_URL, dispose_app, make_test_app
 
 
 @pytest.fixture
@@ -30,8 +30,7 @@ def empty_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
         url = f"sqlite:///{tmp_path}/empty.sqlite3"
     app = make_test_app(url)
     yield app
-    with app.app_context():
-        db.engine.dispose()
+    dispose_app(app)
     if POSTGRES_URL:
         with admin.begin() as connection:
             connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))

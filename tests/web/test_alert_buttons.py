@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,6 @@ from server.events.models import Event
 from server.extensions import db
 from server.users.models import User
 from tests.alerting import smtp_for
-from tests.conftest import make_test_app
 from tests.helpers import Booth
 from tests.peers import SmtpRecorder, WebhookReceiver
 from tests.web.test_pages import logged_in
@@ -155,10 +154,9 @@ def test_a_rep_tests_their_own_channels(
 
 
 def test_test_alerts_are_rate_limited_per_person(
-    booth: Booth, database_url: str, receiver: WebhookReceiver
+    booth: Booth, app_factory: Callable[..., Flask], receiver: WebhookReceiver
 ) -> None:
-    limited = make_test_app(
-        database_url,
+    limited = app_factory(
         LEADBRIDGE_RATELIMIT_ENABLED=True,
         LEADBRIDGE_RATELIMIT_TEST_ALERTS="2 per minute",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,6 @@ from server.extensions import db
 from server.leads.models import Lead, LeadStatus
 from server.users.models import Role, User
 from server.web.event_form import form_values
-from tests.conftest import make_test_app
 from tests.helpers import PASSWORD, ApiHelper, Booth, Person
 from tests.web.webclient import csrf_token, post_form, web_login
 
@@ -242,10 +242,10 @@ def test_login_redirects_only_to_web_pages(app: Flask, api: ApiHelper) -> None:
         assert response.location == landing, target
 
 
-def test_web_login_is_rate_limited(api: ApiHelper, database_url: str) -> None:
+def test_web_login_is_rate_limited(api: ApiHelper, app_factory: Callable[..., Flask]) -> None:
     person = api.person(Role.MARKETER)
-    limited = make_test_app(
-        database_url, LEADBRIDGE_RATELIMIT_ENABLED=True, LEADBRIDGE_RATELIMIT_LOGIN="3 per minute"
+    limited = app_factory(
+        LEADBRIDGE_RATELIMIT_ENABLED=True, LEADBRIDGE_RATELIMIT_LOGIN="3 per minute"
     )
     client = limited.test_client()
     statuses = [web_login(client, person.email, "wrong password").status_code for _ in range(3)]
