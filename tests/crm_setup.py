@@ -1,18 +1,30 @@
-"""Shared pieces of the CRM tests: connect a booth's event to a loopback CRM, run deliveries."""
+"""Shared pieces of the CRM tests: quick CRM timeouts, connect to a loopback CRM, run deliveries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from server.alerts.dispatcher import Dispatcher
 from server.alerts.models import AlertJob, AlertKind
 from server.extensions import db
-from tests.alerting import Clock
+from tests.alerting import Clock, smtp_for
 from tests.helpers import Booth
+from tests.peers import SmtpRecorder
 
 TOKEN = "pat-test-token"
+
+
+@pytest.fixture
+def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpRecorder]:
+    """Deliver the reps' alert emails to a loopback recorder; CRM calls time out quickly."""
+    monkeypatch.setitem(app.config, "LEADBRIDGE_CRM_TIMEOUT_SECONDS", 0.5)
+    with smtp_for(app, monkeypatch, max_attempts=5) as recorder:
+        yield recorder
 
 
 def connect(

@@ -20,19 +20,16 @@ from server.alerts.models import JobStatus
 from server.crm.models import CrmConnection
 from server.extensions import db
 from server.leads.models import Lead, LeadStatus
-from tests.alerting import Clock, smtp_for
+from tests.alerting import Clock
 from tests.crm_peers import FakePipedrive
-from tests.crm_setup import TOKEN, connect, crm_jobs, deliver_until_settled
+from tests.crm_setup import (
+    TOKEN,
+    connect,
+    crm_jobs,
+    deliver_until_settled,
+    smtp,  # noqa: F401 (the dispatcher's fixture)
+)
 from tests.helpers import ApiHelper, Booth
-from tests.peers import SmtpRecorder
-
-
-@pytest.fixture
-def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpRecorder]:
-    """Deliver the reps' alert emails to a loopback recorder; CRM calls time out quickly."""
-    monkeypatch.setitem(app.config, "LEADBRIDGE_CRM_TIMEOUT_SECONDS", 0.5)
-    with smtp_for(app, monkeypatch, max_attempts=5) as recorder:
-        yield recorder
 
 
 @pytest.fixture
