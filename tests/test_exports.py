@@ -6,18 +6,23 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Text, literal, select, update
 
 from server.auth.principal import Principal
 from server.events.models import Event
 from server.exports import rows as export_rows
-from server.exports.csv_export import CHUNK_ROWS, csv_chunks, defuse
+from server.exports.copy_csv import copy_lines
+from server.exports.csv_export import CHUNK_ROWS, csv_chunks, csv_header, defuse
+from server.exports.formulas import defused_sql
 from server.extensions import db
+from server.leads.models import Lead
 from server.users.models import Role, User
 from tests.helpers import ApiHelper, Booth, skip_unless_postgres
 
@@ -235,10 +240,55 @@ def test_the_endpoints_answer_with_a_streamed_body(
         assert body.startswith(b"PK")  # a zip archive, as every XLSX is
 
 
-def test_the_csv_written_by_postgresql_equals_the_python_conversions(
+# Cells a spreadsheet or a CSV reader trips on: formulas, quotes, line breaks, unicode.
+NASTY = [
+    '=HYPERLINK("http://evil.example")',
+    "=",
+    "+",
+    "-1+2",
+    "@SUM(A1)",
+    "\tTab first",
+    "\rCR first",
+    "+49 30 1234567",
+    "+49\n",
+    "+\uff11\uff12",
+    'He said "hi", twice',
+    "line one\nline two",
+    "crlf\r\nin the middle",
+    "Zoë Ünal 北京 🎉",
+    "a,b;c",
+    " leading space",
+    "\\.",
+    "",
+]
+
+
+def _both_paths(app: Flask, event_id: int, user_id: int) -> tuple[bytes, bytes]:
+    """Return the CSV written by Python and the one written by PostgreSQL's COPY."""
+    with app.test_request_context():
+        event = db.session.get(Event, event_id)
+        principal = Principal(user=db.session.get(User, user_id))
+        header = export_rows.headers(event)
+        by_python = "".join(csv_chunks(header, export_rows.rows(event, principal))).encode()
+        query = export_rows.csv_query(event, principal)
+        by_database = csv_header(header).encode() + b"".join(copy_lines(db.engine, query))
+    return by_python, by_database
+
+
+def test_postgresql_defuses_exactly_as_python(app: Flask, database_url: str):
+    skip_unless_postgres(database_url, "the database writes the CSV only on PostgreSQL")
+    texts = [*NASTY, "+4930123456", "+ 44 20", "+1e5", "+49-30", "a=1", "-", "@"]
+    with app.app_context():
+        written = db.session.execute(
+            select(*(defused_sql(literal(text, Text)) for text in texts))
+        ).one()
+    assert list(written) == [defuse(text) for text in texts]
+
+
+def test_the_csv_written_by_postgresql_is_byte_for_byte_the_python_one(
     app: Flask, database_url: str, api: ApiHelper, booth: Booth, leads: dict[str, Any]
 ):
-    skip_unless_postgres(database_url, "the database writes CSV cells only on PostgreSQL")
+    skip_unless_postgres(database_url, "the database writes the CSV only on PostgreSQL")
     # A summer time (the other UTC offset) and a time with a fraction of a second.
     api.capture(booth.tablet, booth.staff, captured_at="2026-07-01T22:59:59.999999+00:00")
     api.capture(
@@ -247,15 +297,79 @@ def test_the_csv_written_by_postgresql_equals_the_python_conversions(
         captured_at="2026-03-29T00:30:00.5+00:00",  # the hour Berlin's clocks jump
         consent={"given": False},
         follow_up=False,
+        phone=None,
+        email=None,
     )
-    with app.test_request_context():
-        event = db.session.get(Event, booth.event["id"])
-        principal = Principal(user=db.session.get(User, booth.marketer.id))
-        by_python = "".join(
-            csv_chunks(export_rows.headers(event), export_rows.rows(event, principal))
+    for number, text in enumerate(NASTY):
+        api.capture(
+            booth.tablet,
+            booth.staff,
+            first_name=text or None,
+            company=text,
+            notes=text,
+            job_title=NASTY[-1 - number],
+            answers={"budget": number % 2 == 0, "pain": text or None},
+            phone="+49 30 1234567" if number % 2 else "+1 (415) 555-0100",
         )
-        by_database = "".join(
-            csv_chunks(export_rows.headers(event), export_rows.rows(event, principal, text=True))
+    # Values the API would not take today but older data or other events may hold.
+    odd = [
+        {"seats": 12.5, "topics": ["A", "", "C"], "pain": "0"},
+        {"seats": 0.00001, "topics": [], "timeframe": "=Later"},
+        {"seats": 1e15, "topics": [""]},
+        {"seats": -3, "pain": "-3"},
+        {"seats": 12.0, "budget": False},
+        {"seats": -0.0},
+    ]
+    reasons = [
+        [{"reason": "=Budget", "points": -10}, {"points": 0}],
+        [{"reason": "", "points": 2.7}, {"reason": 'Student, "keen"', "points": -2.7}],
+        [],
+    ]
+    leads_table = Lead.__table__
+    with app.app_context():
+        ids = db.session.scalars(
+            select(Lead.id).where(Lead.event_id == booth.event["id"]).order_by(Lead.captured_at)
+        ).all()
+        for number, lead_id in enumerate(ids[: len(odd)]):
+            db.session.execute(
+                update(leads_table)
+                .where(leads_table.c.id == lead_id)
+                .values(
+                    answers=odd[number],
+                    products=[["crm", "gone-product", "scanner"], [], ["=x"]][number % 3],
+                    score_reasons=reasons[number % 3],
+                    status_reason=NASTY[number],
+                    deal_value=Decimal("-5.50") if number == 1 else None,
+                )
+            )
+        db.session.execute(
+            update(Event.__table__)
+            .where(Event.__table__.c.id == booth.event["id"])
+            .values(name='=Expo, "2026"', booth="", campaign_code="+49 30")
         )
-    assert by_database.count("\r\n") == 5  # the header and four leads
+        db.session.commit()
+    by_python, by_database = _both_paths(app, booth.event["id"], booth.marketer.id)
     assert by_database == by_python
+    # And what a reader makes of it: every lead, the formulas defused, the phones kept.
+    rows = list(csv.DictReader(io.StringIO(by_database.decode("utf-8-sig"), newline="")))
+    assert len(rows) == len(ids) >= 4 + len(NASTY)
+    assert {row["Event"] for row in rows} == {'\'=Expo, "2026"'}
+    companies = {row["Company"] for row in rows}
+    assert '\'=HYPERLINK("http://evil.example")' in companies and "line one\nline two" in companies
+    assert {"+49301234567", "+14155550100"} <= {row["Phone"] for row in rows}  # E.164, kept
+    assert {"12.5", "0.00001", "1000000000000000", "'-3", "12", "0"} <= {
+        row["Q: Seats"] for row in rows
+    }
+
+
+def test_the_csv_endpoint_on_postgresql_streams_the_lines_the_database_wrote(
+    database_url: str, booth: Booth, client: FlaskClient, leads: dict[str, Any]
+):
+    skip_unless_postgres(database_url, "the database writes the CSV only on PostgreSQL")
+    response = client.get(_url(booth, "csv"), headers=booth.marketer.headers, buffered=False)
+    assert response.status_code == 200 and response.is_streamed
+    body = b"".join(response.response)
+    response.close()
+    assert body.startswith("\ufeffLead id,".encode())
+    assert body.count(b"\r\n") == 3 and body.endswith(b"\r\n")  # the header and two leads
+    assert b"'=HYPERLINK" in body
