@@ -13,7 +13,9 @@ several cache times, with the stats cache as deployed: server/stats/cache.py), a
 first request of each event, and one each after a quiet spell longer than the cache time.
 Last line:
 dashboard_bench leads=N dashboard_p50_ms=N dashboard_p99_ms=N export_rows_per_s=N
-db=sqlite|postgresql computed_p50_ms=N computed_max_ms=N (all on one line)
+db=sqlite|postgresql computed_p50_ms=N computed_max_ms=N, and on PostgreSQL
+bare_copy_rows_per_s=N export_ratio=N: the export's own COPY query run bare in this
+process, the ratio baseline of the export through HTTP (all on one line)
 """
 
 from __future__ import annotations
@@ -311,6 +313,37 @@ def measure(url: str, event_ids: list[int]) -> tuple[float, float, float, list[f
     return percentile(samples, 0.5), percentile(samples, 0.99), exported, computed
 
 
+def bare_copy(database_url: str, workdir: Path, event_ids: list[int]) -> float:
+    """Return rows per second of the export's own query as a bare COPY, read and dropped.
+
+    The ratio baseline on PostgreSQL: the same COPY (SELECT ...) TO STDOUT the export runs,
+    with no HTTP, no Python per line and no client, so what it costs is the database's part.
+    """
+    from server import create_app
+    from server.auth.principal import Principal
+    from server.exports.copy_csv import copy_statement
+    from server.exports.rows import csv_query
+    from server.extensions import db
+
+    os.environ.setdefault("LEADBRIDGE_INSTANCE_DIR", str(workdir / "instance"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench"})
+    rows = 0
+    with app.app_context():
+        user = db.session.scalars(sa.select(User).where(User.role == "marketer")).first()
+        principal = Principal(user=user)
+        queries = [csv_query(db.session.get(Event, event_id), principal) for event_id in event_ids]
+        started = time.perf_counter()
+        with db.engine.connect() as connection:
+            cursor = connection.connection.driver_connection.cursor()
+            for query in queries:
+                with cursor.copy(*copy_statement(db.engine, query)) as copy:
+                    for _line in copy:
+                        rows += 1
+        elapsed = time.perf_counter() - started
+        db.engine.dispose()
+    return rows / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--leads", type=int, default=100000)
@@ -329,10 +362,17 @@ def main() -> None:
                 event_ids = fill(database_url, args.leads)
                 print(f"filled {args.leads} leads in {time.perf_counter() - started:.1f} s")
                 p50, p99, export, computed = measure(server.url, event_ids)
+                baseline = ""
+                if kind == "postgresql":
+                    copied = bare_copy(database_url, workdir, event_ids)
+                    baseline = (
+                        f" bare_copy_rows_per_s={copied:.0f} export_ratio={export / copied:.2f}"
+                    )
     print(
         f"dashboard_bench leads={args.leads} dashboard_p50_ms={p50:.0f} "
         f"dashboard_p99_ms={p99:.0f} export_rows_per_s={export:.0f} db={kind} "
         f"computed_p50_ms={percentile(computed, 0.5):.0f} computed_max_ms={max(computed):.0f}"
+        f"{baseline}"
     )
 
 

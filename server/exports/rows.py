@@ -37,7 +37,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 
 from server.auth.principal import Principal
@@ -272,17 +272,11 @@ def _sql_scalar_words(value: Any, array: Any = None) -> Any:
 
 def _sql_joined(array: Any, word: Callable[[Any], Any], checked: bool = False) -> Any:
     """The SQL of LIST_SEPARATOR.join(word(item) for item in array), NULL if not a list."""
-    items = (
-        func.jsonb_array_elements(array).table_valued("value", with_ordinality="n").render_derived()
-    )
-    joined = (
-        select(
-            func.string_agg(
-                word(items.c.value), aggregate_order_by(literal(LIST_SEPARATOR), items.c.n)
-            )
-        )
-        .select_from(items)
-        .scalar_subquery()
+    # A set-returning function's rows come in its order, so the items keep the list's order.
+    items = func.jsonb_array_elements(array).table_valued("value").render_derived()
+    joined = func.array_to_string(
+        func.array(select(word(items.c.value)).select_from(items).scalar_subquery()),
+        literal(LIST_SEPARATOR),
     )
     return joined if checked else case((func.jsonb_typeof(array) == "array", joined))
 
