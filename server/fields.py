@@ -31,18 +31,26 @@ class Text(ma.fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
             raise self.make_error("invalid")
-        text = value.strip()
-        if not self.min_length <= len(text) <= self.max_length:
-            raise ma.ValidationError(
-                f"Give between {self.min_length} and {self.max_length} characters."
-                if self.min_length
-                else f"Give at most {self.max_length} characters."
-            )
-        # NUL and lone surrogates cannot be stored; refuse them here, not fail there.
-        problem = text_problem(text)
-        if problem:
-            raise ma.ValidationError(problem)
-        return text
+        return clean_text(value, self.max_length, self.min_length)
+
+
+def clean_text(value: str, max_length: int, min_length: int = 0) -> str:
+    """Return text without surrounding whitespace; raise ValidationError if it cannot be taken.
+
+    The rule of every Text field, also run by the sync push's decoder (server/sync/decode.py).
+    """
+    text = value.strip()
+    if not min_length <= len(text) <= max_length:
+        raise ma.ValidationError(
+            f"Give between {min_length} and {max_length} characters."
+            if min_length
+            else f"Give at most {max_length} characters."
+        )
+    # NUL and lone surrogates cannot be stored; refuse them here, not fail there.
+    problem = text_problem(text)
+    if problem:
+        raise ma.ValidationError(problem)
+    return text
 
 
 def Id(*, strict: bool = True, **kwargs: Any) -> ma.fields.Integer:  # noqa: N802
@@ -99,21 +107,42 @@ class Timestamp(ma.fields.AwareDateTime):
     """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or len(value) > 40:
-            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
-        if parsed.tzinfo is None:
+            return parse_timestamp(value)
+        except TimestampRefused as refused:
+            if refused.problem:
+                raise ma.ValidationError(refused.problem) from None
             raise self.make_error(
-                "invalid_awareness", awareness=self.AWARENESS, obj_type=self.OBJ_TYPE
-            )
-        # Stored in UTC, shown in the event's zone: both must exist (sync/bounds.py).
-        problem = time_problem(parsed)
-        if problem:
-            raise ma.ValidationError(problem)
-        return parsed
+                refused.key, input=value, awareness=self.AWARENESS, obj_type=self.OBJ_TYPE
+            ) from None
+
+
+class TimestampRefused(ValueError):
+    """A value Timestamp refuses: key names the field's message, or problem is the message."""
+
+    def __init__(self, key: str, problem: str | None = None):
+        super().__init__(problem or key)
+        self.key, self.problem = key, problem
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """Return an aware time within bounds from its ISO 8601 text, or raise TimestampRefused.
+
+    The rule of every Timestamp field, also run by the sync push's decoder.
+    """
+    if not isinstance(value, str) or len(value) > 40:
+        raise TimestampRefused("invalid")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise TimestampRefused("invalid") from None
+    if parsed.tzinfo is None:
+        raise TimestampRefused("invalid_awareness")
+    # Stored in UTC, shown in the event's zone: both must exist (sync/bounds.py).
+    problem = time_problem(parsed)
+    if problem:
+        raise TimestampRefused("invalid", problem)
+    return parsed
 
 
 class Day(ma.fields.Date):

@@ -13,6 +13,7 @@ from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail
 from server.json_body import Blueprint
+from server.sync.decode import decode_push
 from server.sync.pages import encode_page
 from server.sync.pull import booth_counts, pull
 from server.sync.push import push
@@ -74,7 +75,8 @@ class Status(MethodView):
 @blp.route("/push")
 class Push(MethodView):
     @authorize(device=True)
-    @blp.arguments(PushSchema())
+    # PushSchema documents and defines the body; decode_push reads it (server/sync/decode.py).
+    @blp.fast_body(PushSchema(), decode_push)
     @blp.response(200, PushResultSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Apply a batch of up to 100 mutations exactly once."""
