@@ -178,7 +178,7 @@ def test_the_generated_documents_are_both_accepted_and_refused() -> None:
         seen[decode.decode_create({**fields, "id": str(uuid.uuid4())}) is not None] += 1
 
     count()
-    assert seen[True] > 20 and seen[False] > 20, seen
+    assert seen[True] > 5 and seen[False] > 5, seen
 
 
 MUTATION_IDS = st.one_of(
