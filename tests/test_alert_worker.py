@@ -11,6 +11,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -227,3 +228,58 @@ def test_crm_pushes_go_through_the_same_workers_once_each(
         _wait_until(lambda: {job.status for job in _jobs(rq_app)} == {JobStatus.DELIVERED})
         assert all(len(hubspot.by_email(email)) == 1 for email in emails)
         assert len(hubspot.notes) == 6
+
+
+def _without_redis(app: Flask, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Run the app without RQ and give it a dispatcher wake to watch."""
+    from server.alerts.queue import WAKE_EXTENSION
+
+    monkeypatch.setitem(app.config, "LEADBRIDGE_REDIS_URL", None)
+    wake = threading.Event()
+    monkeypatch.setitem(app.extensions, WAKE_EXTENSION, wake)
+    return wake
+
+
+def test_a_released_savepoint_hands_nothing_on_before_the_commit(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+):
+    from server.alerts.queue import prepare_rows
+
+    wake = _without_redis(app, monkeypatch)
+    with app.app_context():
+        with db.session.begin_nested():  # as every push applies its batch
+            prepare_rows([])
+        assert not wake.is_set(), "woken before the jobs' transaction committed"
+        db.session.commit()
+    assert wake.is_set()
+
+
+def test_a_savepoint_rolled_back_keeps_what_the_transaction_owes(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+):
+    from server.alerts.queue import prepare_rows
+
+    wake = _without_redis(app, monkeypatch)
+    with app.app_context():
+        prepare_rows([])
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            raise RuntimeError("one mutation failed; its savepoint is rolled back")
+        db.session.commit()
+    assert wake.is_set()
+
+
+@needs_redis
+def test_a_job_written_in_a_savepoint_is_queued_at_the_commit_not_before(
+    rq_app: Flask, queue_name: str
+):
+    from server.alerts.queue import alert_queue, prepare_rows
+
+    row = {"idempotency_key": f"test-{secrets.token_hex(4)}", "next_attempt_at": utcnow()}
+    with rq_app.app_context():
+        queue = alert_queue(rq_app)
+        with db.session.begin_nested():
+            prepare_rows([row])
+        assert queue.count == 0, "queued while the row was not yet committed"
+        db.session.commit()
+        assert queue.count == 1
+        queue.empty()

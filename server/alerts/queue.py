@@ -125,6 +125,10 @@ def _release(keys: list[str]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session: Session) -> None:
+    # Releasing a savepoint fires this hook too (every push applies its batch in one): a
+    # worker handed the job then could not see its row yet, miss it, and leave it leased.
+    if session.in_nested_transaction():
+        return
     leased = session.info.pop(_PENDING, None)
     wake = session.info.pop(_WAKE, None)
     if not has_app_context():
@@ -139,5 +143,9 @@ def _enqueue_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
+    # A savepoint rolled back keeps the rest of the transaction's jobs owed: they are queued
+    # at its commit (a job of the savepoint queued too is only missed by the worker's take).
+    if session.in_nested_transaction():
+        return
     session.info.pop(_PENDING, None)
     session.info.pop(_WAKE, None)
