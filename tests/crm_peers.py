@@ -142,9 +142,15 @@ class FakeCrm:
         """Handle one request; raise Reply with the answer."""
         raise NotImplementedError
 
+    def _scripted(self, request: str) -> bool:
+        """Say whether "METHOD path" takes scripted faults (fail_only ending in $: exactly)."""
+        if self.fail_only.endswith("$"):
+            return request == self.fail_only[:-1]
+        return request.startswith(self.fail_only)
+
     def _fault(self, method: str, path: str) -> str | None:
         with self.lock:
-            if self.fail_next and f"{method} {path}".startswith(self.fail_only):
+            if self.fail_next and self._scripted(f"{method} {path}"):
                 return self.fail_next.pop(0)
             draw = self.rng.random()
             for fault, rate in self.fault_rates.items():
@@ -242,6 +248,8 @@ class FakeHubSpot(FakeCrm):
         self.owners: list[dict[str, Any]] = []
         # Associations of one deal per page of a batch read (HubSpot pages long lists too).
         self.association_page_size = 500
+        # False: a 409 on create does not name the existing contact (read it by email).
+        self.conflict_names_id = True
         # email -> time.perf_counter() when its contact was first written (benchmarks).
         self.created_at: dict[str, float] = {}
         self.on_create: Callable[[str], None] | None = None
@@ -407,9 +415,9 @@ class FakeHubSpot(FakeCrm):
             email = properties.get("email")
             if email and self.by_email(email):
                 reply = self.error("contact_exists")
-                reply.body["message"] = (
-                    f"Contact already exists. Existing ID: {self.by_email(email)[0]}"
-                )
+                reply.body["message"] = "Contact already exists."
+                if self.conflict_names_id:
+                    reply.body["message"] += f" Existing ID: {self.by_email(email)[0]}"
                 raise reply
             contact_id = self.new_id()
             created = self._write_contact(contact_id, properties)

@@ -89,6 +89,8 @@ def test_hubspot_requests_match_the_contract() -> None:
             None,
         )
         connector.upsert_person(_person("ann@example.com", firstname="Bryan"), None)
+        fake.conflict_names_id = False  # then the contact is read by email
+        connector.upsert_person(_person("ann@example.com", firstname="Ann"), None)
         connector.upsert_person(_person(None, phone="+4930123456"), None)
         connector.attach_context(contact, NOTE)
         fake.add_deal(contact, "closedwon", amount="10")

@@ -33,7 +33,7 @@ def test_retried_reads_and_debug_lines_name_nobody(caplog: pytest.LogCaptureFixt
     with FakeHubSpot("pat-x", hang_seconds=0.6) as hubspot, FakePipedrive(TOKEN) as pipedrive:
         # A timed-out read is retried by the client, which logs the URL it retries.
         hubspot.fail_only, hubspot.fail_next = "GET /crm/v3/objects/contacts/", ["timeout"]
-        HubSpotConnector("pat-x", hubspot.url, timeout=0.3).upsert_person(person, None)
+        HubSpotConnector("pat-x", hubspot.url, timeout=0.3).find_by_email(person.email)
         pipedrive.fail_next = ["500"]
         with pytest.raises(CrmError):
             PipedriveConnector(TOKEN, pipedrive.url).upsert_person(person, None)

@@ -1,11 +1,13 @@
 """HubSpot through hubspot-api-client (CRM v3): contacts, notes, owners, deals and lead status.
 
-The person is read by email (``GET /crm/v3/objects/contacts/{email}?idProperty=email``,
-which, unlike search, sees a contact the moment it is written); a lead without email is
-searched by phone (``POST .../contacts/search``), leadbridge's own identity rule. A create
-that meets HubSpot's own unique-email check (409 "Contact already exists. Existing ID: N")
-updates that contact instead: this is what makes a retry after a timeout whose create did
-reach HubSpot land on the same record.
+A person with an email is created first: HubSpot's own unique-email check answers a
+create for an address it holds with 409 "Contact already exists. Existing ID: N", and
+that contact is updated instead. One call on the way to a new contact, not a read and a
+write, halves the calls a throttle or a failure can delay; and a retry after a timeout
+whose create did reach HubSpot lands on the same record. Should a 409 not name the
+contact, it is read by email (``GET /crm/v3/objects/contacts/{email}?idProperty=email``,
+which, unlike search, sees a contact the moment it is written). A lead without email is
+searched by phone (``POST .../contacts/search``), leadbridge's own identity rule.
 The context is a note associated to the contact (association type 202, note to contact).
 Outcomes are the contact's ``hs_lead_status`` and the stage of deals associated to it,
 read by a search on ``lastmodifieddate`` / ``hs_lastmodifieddate`` (the cursor); the
@@ -154,42 +156,32 @@ class HubSpotConnector:
                 failure.existing_id = found.group(1) if found else None
             raise failure from None
 
-    def _find(self, person: Person, known_id: str | None) -> str | None:
-        if known_id:
-            return known_id
-        if person.email:
-            try:
-                found = self._call(
-                    "contact read",
-                    self._contacts.basic_api.get_by_id,
-                    person.email,
-                    id_property="email",
-                    properties=["email"],
-                )
-            except CrmError as error:
-                if error.status != 404:
-                    raise
-            else:
-                return found.id
-            # A different address is a different person, whatever the phone (a switchboard
-            # number is shared): phone identifies only leads without email, as in merging.
+    def find_by_email(self, email: str) -> str | None:
+        """Return the id of the contact whose primary email this is, or None."""
+        try:
+            found = self._call(
+                "contact read",
+                self._contacts.basic_api.get_by_id,
+                email,
+                id_property="email",
+                properties=["email"],
+            )
+        except CrmError as error:
+            if error.status != 404:
+                raise
             return None
-        if person.phone:
-            body = {
-                "filterGroups": [
-                    {
-                        "filters": [
-                            {"propertyName": "phone", "operator": "EQ", "value": person.phone}
-                        ]
-                    }
-                ],
-                "properties": ["phone"],
-                "limit": 1,
-            }
-            page = self._call("contact search", self._contacts.search_api.do_search, body)
-            if page.results:
-                return page.results[0].id
-        return None
+        return found.id
+
+    def _find_by_phone(self, phone: str) -> str | None:
+        body = {
+            "filterGroups": [
+                {"filters": [{"propertyName": "phone", "operator": "EQ", "value": phone}]}
+            ],
+            "properties": ["phone"],
+            "limit": 1,
+        }
+        page = self._call("contact search", self._contacts.search_api.do_search, body)
+        return page.results[0].id if page.results else None
 
     def owner_id(self, email: str) -> str | None:
         """Return the HubSpot owner id of the user with this email, or None."""
@@ -198,6 +190,9 @@ class HubSpotConnector:
 
     def _properties(self, person: Person) -> dict[str, Any]:
         properties = {name: value for name, value in person.fields.items() if value is not None}
+        if person.email:
+            # HubSpot's identity for contacts, whatever the mapping: it keeps it unique.
+            properties["email"] = person.email
         if person.owner_email:
             if person.owner_email not in self._owner_ids:
                 self._owner_ids[person.owner_email] = self.owner_id(person.owner_email)
@@ -209,19 +204,27 @@ class HubSpotConnector:
     def upsert_person(self, person: Person, known_id: str | None) -> str:
         """Update the contact (known, or found by email then phone), else create it."""
         properties = self._properties(person)
-        found = self._find(person, known_id)
-        if found is not None:
-            self._update(found, properties)
-            return found
+        if known_id:
+            self._update(known_id, properties)
+            return known_id
+        if not person.email:
+            # A different address is a different person, whatever the phone (a switchboard
+            # number is shared): phone identifies only leads without email, as in merging.
+            found = self._find_by_phone(person.phone) if person.phone else None
+            if found is not None:
+                self._update(found, properties)
+                return found
+            return self._create(properties, again=False).id
         try:
-            created = self._create(properties, again=bool(person.email))
+            return self._create(properties, again=True).id
         except CrmError as error:
-            existing = getattr(error, "existing_id", None)
+            if error.status != 409:
+                raise
+            existing = error.existing_id or self.find_by_email(person.email)
             if existing is None:
                 raise
-            self._update(existing, properties)
-            return existing
-        return created.id
+        self._update(existing, properties)
+        return existing
 
     def _create(self, properties: dict[str, Any], *, again: bool) -> Any:
         """Create the contact; with again, once more at once after a 5xx or a timeout.
