@@ -36,6 +36,7 @@ from server.errors import RETRYABLE_DB_ERRORS
 from server.extensions import db
 from server.leads.models import Activity, ActivityKind, Lead
 from server.ops.logs import describe_error
+from server.rounds import Rounds
 from sync.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,13 @@ _JOB_WITH_LEAD = (
 )
 
 
-class Dispatcher:
+class Dispatcher(Rounds):
     """Deliver due alert jobs of one app; run_once() for a round, start() for a thread."""
+
+    thread_name = "alert-dispatcher"
+    # Set after a commit that wrote alert jobs (server/alerts/queue.py): deliver now,
+    # rather than at the next poll.
+    wake_extension = WAKE_EXTENSION
 
     def __init__(
         self,
@@ -67,20 +73,14 @@ class Dispatcher:
         poll_seconds: float = 0.2,
         batch: int = 20,
     ):
-        self.app = app
+        super().__init__(app, poll_seconds)
         self.clock = clock
-        self.poll_seconds = poll_seconds
         self.batch = batch
         self.max_attempts = app.config["LEADBRIDGE_ALERT_MAX_ATTEMPTS"]
         self.timeout = app.config["LEADBRIDGE_ALERT_TIMEOUT_SECONDS"]
         self.lease = timedelta(seconds=app.config["LEADBRIDGE_ALERT_LEASE_SECONDS"])
         self.allowed_networks = parse_networks(app.config["LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS"])
         self.backoff = Backoff(base=app.config["LEADBRIDGE_ALERT_RETRY_BASE_SECONDS"], cap=600.0)
-        self._stop = threading.Event()
-        # Set after a commit that wrote alert jobs (server/alerts/queue.py): deliver now,
-        # rather than at the next poll.
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._http = threading.local()
 
     def http_session(self) -> requests.Session:
@@ -261,28 +261,3 @@ class Dispatcher:
                 handled += len(claimed)
                 if len(claimed) < self.batch:
                     return handled
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()  # a commit during the round below sets it again
-            try:
-                self.run_once()
-            except Exception as error:  # keep delivering after a bad round
-                # The kind only: database errors quote their parameters, which hold personal data.
-                log.error("alert dispatch round failed: %s", type(error).__name__)
-                with self.app.app_context():
-                    db.session.rollback()
-            self._wake.wait(self.poll_seconds)
-
-    def start(self) -> None:
-        """Deliver in a background thread until stop()."""
-        self.app.extensions[WAKE_EXTENSION] = self._wake
-        self._thread = threading.Thread(target=self._loop, name="alert-dispatcher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the background thread after its current round."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
