@@ -59,6 +59,22 @@ def connected(client: FlaskClient, booth: Booth, hubspot: FakeHubSpot) -> dict:
     return connect(client, booth, "hubspot", hubspot.url, webhook_secret="client-secret")
 
 
+@pytest.fixture
+def delivered(
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+) -> tuple[dict, str]:
+    """Capture a lead at the connected booth, deliver it; return it and its contact id."""
+    lead = capture(api, booth)
+    deliver_until_settled(dispatcher, clock)
+    [contact_id] = hubspot.by_email(lead["email"])
+    return lead, contact_id
+
+
 def capture(api: ApiHelper, booth: Booth, **overrides: object) -> dict:
     """Capture a lead at the booth (it routes to the booth's only rep)."""
     return api.capture(booth.tablet, booth.staff, **overrides)
@@ -126,20 +142,10 @@ def person_calls(hubspot: FakeHubSpot) -> list[tuple[str, str]]:
 
 
 def test_a_new_contact_is_one_call_on_the_way_to_hubspot(
-    api: ApiHelper,
-    booth: Booth,
-    hubspot: FakeHubSpot,
-    connected: dict,
-    dispatcher: Dispatcher,
-    clock: Clock,
+    hubspot: FakeHubSpot, delivered: tuple[dict, str]
 ):
     # The fewer calls before the create, the fewer a throttle or a failure can delay.
-    lead = capture(api, booth)
-    deliver_until_settled(dispatcher, clock)
-
-    [contact_id] = hubspot.by_email(lead["email"])
-    contact_calls = person_calls(hubspot)
-    assert contact_calls == [("POST", "/crm/v3/objects/contacts")]
+    assert person_calls(hubspot) == [("POST", "/crm/v3/objects/contacts")]
 
 
 @pytest.mark.parametrize("conflict_names_id", [True, False])
@@ -496,17 +502,12 @@ def test_outcomes_come_back_through_the_lifecycle(
 
 def test_two_polls_at_once_apply_one_change_once(
     app: Flask,
-    api: ApiHelper,
-    booth: Booth,
     hubspot: FakeHubSpot,
     connected: dict,
-    dispatcher: Dispatcher,
-    clock: Clock,
+    delivered: tuple[dict, str],
 ):
     """A webhook made the next poll due while one ran: both read the change, one applies it."""
-    lead = capture(api, booth)
-    deliver_until_settled(dispatcher, clock)
-    [contact_id] = hubspot.by_email(lead["email"])
+    lead, contact_id = delivered
     hubspot.set_lead_status(contact_id, "CONNECTED")
     # Both polls have read the change before either applies it; each then holds its
     # transaction open until the other has applied too, or 2 s passed (it waits on a row).
@@ -624,16 +625,12 @@ def _signed(secret: str, url: str, body: bytes, timestamp: int) -> dict[str, str
 def test_a_signed_webhook_brings_the_outcome_at_once_and_a_bad_one_is_refused(
     app: Flask,
     client: FlaskClient,
-    api: ApiHelper,
-    booth: Booth,
     hubspot: FakeHubSpot,
     connected: dict,
+    delivered: tuple[dict, str],
     dispatcher: Dispatcher,
-    clock: Clock,
 ):
-    lead = capture(api, booth)
-    deliver_until_settled(dispatcher, clock)
-    [contact_id] = hubspot.by_email(lead["email"])
+    lead, contact_id = delivered
     dispatcher.run_once()  # the round's poll: nothing changed yet
     hubspot.set_lead_status(contact_id, "CONNECTED")
     event = hubspot.contract["webhook_event"]["request"]["body"]
@@ -660,17 +657,14 @@ def test_a_signed_webhook_brings_the_outcome_at_once_and_a_bad_one_is_refused(
 
 def test_a_webhook_wakes_the_outcome_poller_without_a_dispatcher_round(
     app: Flask,
-    api: ApiHelper,
-    booth: Booth,
     hubspot: FakeHubSpot,
     connected: dict,
+    delivered: tuple[dict, str],
     dispatcher: Dispatcher,
     clock: Clock,
     live_server: str,
 ):
-    lead = capture(api, booth)
-    deliver_until_settled(dispatcher, clock)
-    [contact_id] = hubspot.by_email(lead["email"])
+    lead, contact_id = delivered
     dispatcher.run_once()  # the round's poll: the next is not due for 30 s
     # No dispatcher round runs from here on, and the poller's own check would come too late.
     poller = OutcomePoller(app, clock=clock, check_seconds=60)
