@@ -9,6 +9,8 @@ sealed rows the pull wrote into a fresh tablet file of the same schema and setti
 tablet side (applying the pages) is timed apart. Last line:
 sync_bench leads=N push_leads_per_s=N pull_rows_per_s=N raw_insert_rows_per_s=N push_ratio=R
 save_p99_ms=N sealed_insert_rows_per_s=N pull_ratio=R pull_apply_rows_per_s=N
+write_bound_ratio=R (the push_ratio a push writing its rows by bare executemany, and doing
+nothing else, would reach: the bound of push_ratio)
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.baselines import executemany_rate  # noqa: E402
+import server.models  # noqa: E402, F401 (puts every table in db.metadata)
+from bench.baselines import executemany_rate, executemany_seconds, row_counts, rows_added  # noqa: E402
 from bench.fakedata import visitor  # noqa: E402
 from bench.percentiles import percentile  # noqa: E402
 from bench.serving import fresh_database, running_server  # noqa: E402
+from server.extensions import db  # noqa: E402
 from server.leads.models import Lead  # noqa: E402
 from sync.client import SyncClient, pair  # noqa: E402
 from sync.store import DeviceStore  # noqa: E402
@@ -120,12 +124,16 @@ def main() -> None:
             pair(tablet, server.url, server.pairing_code, "Bench tablet")
             staff_id = _staff_id(tablet)
             _fill(tablet, rng, staff_id, args.leads, 0)
+            before_push = row_counts(server_db, db.metadata)
             with SyncClient(tablet) as client:
                 started, server_cpu = time.perf_counter(), server.cpu_seconds()
                 report = client.push()
                 push_seconds = time.perf_counter() - started
                 push_cpu = server.cpu_seconds() - server_cpu
             assert report.pushed == args.leads and tablet.outbox_size() == 0, report
+            # The push writes more than its leads: receipts, activities, jobs, consents. The
+            # same rows by bare executemany are the bound a push that did nothing else meets.
+            written = rows_added(server_db, db.metadata, before_push)
             pushed_rate = args.leads / push_seconds
 
             pairing = tablet.pairing()
@@ -154,6 +162,8 @@ def main() -> None:
 
             with fresh_database(work, args.database_url, "raw") as raw_db:
                 raw_rate = _raw_insert_rate(server_db, raw_db)
+            with fresh_database(work, args.database_url, "rawall") as raw_db:
+                write_bound_rate = args.leads / executemany_seconds(written, raw_db)
 
             already = tablet.counts()["total"]
             _fill(tablet, rng, staff_id, max(0, args.tablet_leads - already), already)
@@ -168,6 +178,12 @@ def main() -> None:
         file=sys.stderr,
     )
     print(
+        "rows the push wrote per lead: "
+        + ", ".join(f"{table.name} {len(rows) / args.leads:.2f}" for table, rows in written)
+        + f"; bare executemany of all of them: {write_bound_rate:.0f} leads/s",
+        file=sys.stderr,
+    )
+    print(
         f"save median {statistics.median(samples) * 1000:.2f} ms over {len(samples)} saves "
         f"with {args.tablet_leads} leads on the tablet",
         file=sys.stderr,
@@ -177,7 +193,8 @@ def main() -> None:
         f"pull_rows_per_s={pull_rate:.0f} raw_insert_rows_per_s={raw_rate:.0f} "
         f"push_ratio={pushed_rate / raw_rate:.2f} save_p99_ms={save_p99:.1f} "
         f"sealed_insert_rows_per_s={sealed_rate:.0f} pull_ratio={pull_rate / sealed_rate:.2f} "
-        f"pull_apply_rows_per_s={apply_rate:.0f}"
+        f"pull_apply_rows_per_s={apply_rate:.0f} "
+        f"write_bound_ratio={write_bound_rate / raw_rate:.2f}"
     )
 
 
