@@ -83,6 +83,9 @@ def from_environment(instance_path: str, given: Mapping[str, Any]) -> dict[str, 
         "LEADBRIDGE_ALERT_MAX_ATTEMPTS": _int_env("ALERT_MAX_ATTEMPTS", 8),
         "LEADBRIDGE_ALERT_TIMEOUT_SECONDS": float(_env("ALERT_TIMEOUT_SECONDS", "10") or 10),
         "LEADBRIDGE_ALERT_RETRY_BASE_SECONDS": float(_env("ALERT_RETRY_BASE_SECONDS", "2") or 2),
+        # A CRM push that may succeed later is retried for this long, however many tries that
+        # takes: a CRM down for an hour (or a night) loses nothing.
+        "LEADBRIDGE_CRM_RETRY_HOURS": float(_env("CRM_RETRY_HOURS", "24") or 24),
         # Set to deliver alerts by `leadbridge worker` processes over Redis and RQ.
         "LEADBRIDGE_REDIS_URL": _env("REDIS_URL") or None,
         "LEADBRIDGE_ALERT_QUEUE": _env("ALERT_QUEUE", "leadbridge-alerts"),

@@ -219,6 +219,65 @@ def test_a_429_waits_as_long_as_retry_after_says(
     assert len(hubspot.by_email(lead["email"])) == 1
 
 
+def _rounds_while_down(app: Flask, dispatcher: Dispatcher, clock: Clock, hours: float) -> None:
+    """Run dispatcher rounds, each at its job's next attempt, for hours of the test clock."""
+    until = clock() + timedelta(hours=hours)
+    for _ in range(1000):  # a bound: the backoff's cap makes it about 6 an hour
+        dispatcher.run_once()
+        with app.app_context():
+            [job] = crm_jobs()
+            if job.status != JobStatus.PENDING or job.next_attempt_at >= until:
+                return
+            clock.now = max(clock.now, job.next_attempt_at)
+
+
+def test_a_crm_down_for_an_hour_gets_the_lead_when_it_is_back(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    dispatcher: Dispatcher,
+    clock: Clock,
+):
+    hubspot.fault_rates = {"500": 1.0}  # every call, the outcome polls' too
+    lead = capture(api, booth)
+    _rounds_while_down(app, dispatcher, clock, hours=1)
+    with app.app_context():
+        [job] = crm_jobs()
+        # Far more tries than an alert gets (5 here), and still pending.
+        assert job.status == JobStatus.PENDING and job.attempts > 5, job.attempts
+    hubspot.fault_rates = {}
+    deliver_until_settled(dispatcher, clock, step=600)
+    assert len(hubspot.by_email(lead["email"])) == 1
+    with app.app_context():
+        [job] = crm_jobs()
+        assert job.status == JobStatus.DELIVERED and job.failing_since is None
+
+
+@pytest.mark.usefixtures("smtp")  # the dispatcher's settings
+def test_a_crm_down_for_longer_than_the_retry_window_dead_letters_the_push(
+    app: Flask,
+    api: ApiHelper,
+    booth: Booth,
+    hubspot: FakeHubSpot,
+    connected: dict,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setitem(app.config, "LEADBRIDGE_CRM_RETRY_HOURS", 2)
+    dispatcher = Dispatcher(app, clock=clock)
+    hubspot.fault_rates = {"500": 1.0}
+    capture(api, booth)
+    _rounds_while_down(app, dispatcher, clock, hours=1.5)
+    with app.app_context():
+        assert crm_jobs()[0].status == JobStatus.PENDING
+    _rounds_while_down(app, dispatcher, clock, hours=1)
+    with app.app_context():
+        [job] = crm_jobs()
+        assert job.status == JobStatus.DEAD and "500" in job.last_error
+
+
 def test_a_401_is_a_dead_letter_with_a_clear_reason_and_can_be_retried(
     app: Flask,
     client: FlaskClient,

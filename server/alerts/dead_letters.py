@@ -86,6 +86,7 @@ def retry(job_id: int) -> dict[str, Any]:
     # The last error stays until the next attempt replaces it, so the reason remains visible.
     job.status = JobStatus.PENDING
     job.attempts = 0
+    job.failing_since = None
     job.next_attempt_at = utcnow()
     job.lease_until = None
     db.session.commit()

@@ -77,6 +77,7 @@ class Dispatcher(Rounds):
         self.clock = clock
         self.batch = batch
         self.max_attempts = app.config["LEADBRIDGE_ALERT_MAX_ATTEMPTS"]
+        self.crm_retry_window = timedelta(hours=app.config["LEADBRIDGE_CRM_RETRY_HOURS"])
         self.timeout = app.config["LEADBRIDGE_ALERT_TIMEOUT_SECONDS"]
         self.lease = timedelta(seconds=app.config["LEADBRIDGE_ALERT_LEASE_SECONDS"])
         self.allowed_networks = parse_networks(app.config["LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS"])
@@ -141,6 +142,17 @@ class Dispatcher(Rounds):
             secret=(job.lead.event.alerts or {}).get("webhook_secret") or "",
         )
 
+    def _may_retry(self, job: AlertJob, now: datetime) -> bool:
+        """Say whether a job whose attempt failed for a passing reason gets another.
+
+        An alert is for a rep now: after a few tries a person should look. A CRM push is
+        retried for a window of time instead, so a CRM that is down for hours gets every
+        lead when it is back (the backoff's cap keeps the tries to one per 10 minutes).
+        """
+        if job.kind == AlertKind.CRM_SYNC:
+            return now - job.failing_since < self.crm_retry_window
+        return job.attempts < self.max_attempts
+
     def _failed(self, job: AlertJob, error: DeliveryError) -> None:
         """Record a failed attempt: retry later if it may help, else dead-letter the job."""
         if job.kind == AlertKind.THANK_YOU:
@@ -148,10 +160,13 @@ class Dispatcher(Rounds):
         job.attempts += 1
         job.last_error = str(error)[:300]
         job.lease_until = None
-        if error.retryable and job.attempts < self.max_attempts:
+        now = self.clock()
+        if job.failing_since is None:
+            job.failing_since = now
+        if error.retryable and self._may_retry(job, now):
             # Retry-After (a throttled CRM says when) is a lower bound on the delay.
             delay = self.backoff.next_delay(job.attempts - 1, retry_after=error.retry_after)
-            job.next_attempt_at = self.clock() + timedelta(seconds=delay)
+            job.next_attempt_at = now + timedelta(seconds=delay)
         else:
             job.status = JobStatus.DEAD
         # Only ids and the channel: the error text is free of personal data by contract.
@@ -201,6 +216,7 @@ class Dispatcher(Rounds):
         job.attempts += 1
         job.lease_until = None
         job.last_error = None
+        job.failing_since = None
         if settled:
             job.status = JobStatus.DELIVERED
             job.delivered_at = self.clock()
@@ -212,6 +228,7 @@ class Dispatcher(Rounds):
     def _record_alert(self, job: AlertJob) -> None:
         """Mark an alert delivered and put it on the lead's timeline."""
         job.attempts += 1
+        job.failing_since = None
         job.status = JobStatus.DELIVERED
         job.delivered_at = self.clock()
         job.lease_until = None

@@ -68,6 +68,8 @@ class AlertJob(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # The first of the failed attempts since the last success, new push or retry.
+    failing_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
     # The consent text version a thank-you email relied on when it was queued.

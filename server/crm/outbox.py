@@ -131,5 +131,6 @@ def request_update(lead: Lead, *, note: bool = False) -> None:
         return  # not yet sent, or being sent: the delivery sees wanted moved and goes again
     job.status = JobStatus.PENDING
     job.attempts = 0
+    job.failing_since = None
     job.next_attempt_at = now
     job.lease_until = queue_after_commit(current_app, key, now)
