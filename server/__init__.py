@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(given)
     config.size_connection_pool(app.config)
     config.hide_statement_parameters(app.config)
+    config.encode_json_columns_fast(app.config)
     app.json.sort_keys = False
     app.url_map.converters["id"] = IdConverter
 

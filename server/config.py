@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy.engine import make_url
 
 ENV_PREFIX = "LEADBRIDGE_"
@@ -164,6 +165,25 @@ def hide_statement_parameters(settings: dict[str, Any]) -> None:
     """
     options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     options["hide_parameters"] = True
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def encode_json_column(value: Any) -> str:
+    """Return a JSON column's value as text, as json.dumps would, about ten times faster.
+
+    The text is compact UTF-8 rather than ASCII escapes; either reads back the same. A NaN
+    becomes null (json.dumps would write NaN, which is not JSON and PostgreSQL refuses).
+    """
+    return msgspec.json.encode(value).decode()
+
+
+def encode_json_columns_fast(settings: dict[str, Any]) -> None:
+    """Encode JSON columns (activities, answers, alert details) with msgspec, not json.dumps.
+
+    Every pushed lead writes several: its answers and one detail per timeline entry.
+    """
+    options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("json_serializer", encode_json_column)
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
