@@ -202,7 +202,10 @@ class HubSpotConnector:
         return properties
 
     def upsert_person(self, person: Person, known_id: str | None) -> str:
-        """Update the contact (known, or found by email then phone), else create it."""
+        """Update the known contact; else create one, updating instead the one HubSpot holds.
+
+        With an email HubSpot's unique-email check finds that one; without, a phone search.
+        """
         properties = self._properties(person)
         if known_id:
             self._update(known_id, properties)
