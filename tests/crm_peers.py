@@ -6,7 +6,8 @@ the contract fixtures in tests/contracts/. Faults can be scripted (``fail_next``
 drawn at random (``fault_rates``): a 500, a 429 with Retry-After, a 401, or a timeout
 *after the write* (the record is stored, then the answer never comes in time), which is
 what tests a connector's idempotency. Every request is recorded. Loopback only; every
-wait is bounded.
+wait is bounded. HubSpot and Salesforce also answer their OAuth token endpoint: refresh
+tokens the test adds are exchanged for access tokens, which can be made to lapse.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 CONTRACTS = Path(__file__).resolve().parent / "contracts"
 LOOPBACK = "127.0.0.1"
@@ -39,6 +40,10 @@ class Reply(Exception):
     def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None):
         super().__init__(status)
         self.status, self.body, self.headers = status, body, headers or {}
+
+
+class FormBody(dict[str, str]):
+    """A form-encoded (application/x-www-form-urlencoded) request body, field by field."""
 
 
 class Recorded:
@@ -77,6 +82,13 @@ class FakeCrm:
         self.valid_tokens: set[str] = set()
         # Called with each request before it is answered (a test looks at leadbridge then).
         self.on_request: Callable[[Recorded], None] | None = None
+        # OAuth: the refresh tokens the CRM knows (-> the app's client id and secret), the
+        # access tokens it issued (-> when they lapse, None: when revoked), how long one
+        # lasts (None: the CRM does not say), and whether a refresh hands out a new one.
+        self.refresh_tokens: dict[str, tuple[str, str]] = {}
+        self.issued: dict[str, float | None] = {}
+        self.access_lifetime: float | None = None
+        self.rotate_refresh_tokens = False
         self._next_id = 500
         owner = self
 
@@ -133,6 +145,49 @@ class FakeCrm:
         response = self.contract[name]["response"]
         return Reply(response["status"], self.fixture(name), dict(response.get("headers", {})))
 
+    token_path = ""
+
+    def add_refresh_token(self, refresh_token: str, client_id: str, client_secret: str) -> None:
+        """Let this refresh token, with this app's client id and secret, obtain access tokens."""
+        with self.lock:
+            self.refresh_tokens[refresh_token] = (client_id, client_secret)
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far lapse (as a session timeout does)."""
+        with self.lock:
+            self.valid_tokens -= set(self.issued)
+
+    def bearer_valid(self, headers: Any) -> bool:
+        """Tell whether the request's Bearer token is valid (and, if issued here, not lapsed)."""
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        with self.lock:
+            lapses = self.issued.get(token)
+            if lapses is not None and time.time() >= lapses:
+                return False
+            return scheme == "Bearer" and token in self.valid_tokens
+
+    def grant(self, body: Any) -> tuple[str, str]:
+        """Check a refresh_token grant; return (access token, refresh token) or raise its error."""
+        if not isinstance(body, FormBody) or body.get("grant_type") != "refresh_token":
+            raise self.error("token_unsupported")
+        with self.lock:
+            client = self.refresh_tokens.get(body.get("refresh_token", ""))
+            if client is None:
+                raise self.error("token_refused")
+            if client != (body.get("client_id"), body.get("client_secret")):
+                raise self.error("token_bad_client")
+            self._next_id += 1
+            access = f"{self.name}-access-{self._next_id}"
+            lifetime = self.access_lifetime
+            self.issued[access] = None if lifetime is None else time.time() + lifetime
+            self.valid_tokens.add(access)
+            refresh = body["refresh_token"]
+            if self.rotate_refresh_tokens:
+                del self.refresh_tokens[refresh]
+                refresh = f"{self.name}-refresh-{self._next_id}"
+                self.refresh_tokens[refresh] = client
+            return access, refresh
+
     # What subclasses implement.
     def authorized(self, headers: Any, query: dict[str, list[str]]) -> bool:
         """Tell whether the request carries a valid credential."""
@@ -164,10 +219,16 @@ class FakeCrm:
         path, query = unquote(parts.path), parse_qs(parts.query)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
+        body: Any
+        if (handler.headers.get("Content-Type") or "").startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            body = FormBody(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
         recorded = Recorded(handler.command, path, query, handler.headers, body)
         with self.lock:
             self.requests.append(recorded)
@@ -182,7 +243,8 @@ class FakeCrm:
                 raise self.error("server_error")
             if fault == "429":
                 raise self.error("rate_limited")
-            if fault == "401" or not self.authorized(handler.headers, query):
+            public = handler.command == "POST" and path == self.token_path
+            if fault == "401" or not (public or self.authorized(handler.headers, query)):
                 raise self.error("unauthorized")
             self.route(handler.command, path, query, body)
             raise Reply(500, {"error": "route gave no answer"})
@@ -238,10 +300,12 @@ class FakeHubSpot(FakeCrm):
     """HubSpot CRM v3 on loopback: contacts (unique email), notes, owners, deals, associations."""
 
     name = "hubspot"
+    token_path = "/oauth/v1/token"
 
     def __init__(self, token: str = "pat-test-token", **kwargs: Any):
         super().__init__(**kwargs)
         self.valid_tokens = {token}
+        self.access_lifetime = 1800.0  # HubSpot's access tokens last 30 minutes
         self.contacts: dict[str, dict[str, Any]] = {}
         self.notes: dict[str, dict[str, Any]] = {}
         self.deals: dict[str, dict[str, Any]] = {}
@@ -262,8 +326,7 @@ class FakeHubSpot(FakeCrm):
             return self._clock
 
     def authorized(self, headers: Any, query: dict[str, list[str]]) -> bool:
-        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
-        return scheme == "Bearer" and token in self.valid_tokens
+        return self.bearer_valid(headers)
 
     def add_owner(self, email: str) -> str:
         """Add a HubSpot user (owner) with this email; return its owner id."""
@@ -410,6 +473,12 @@ class FakeHubSpot(FakeCrm):
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
         base = "/crm/v3/objects/contacts"
+        if method == "POST" and path == self.token_path:
+            access, refresh = self.grant(body)
+            answer = self.fixture("token_refresh")
+            answer.update(access_token=access, refresh_token=refresh)
+            answer["expires_in"] = int(self.access_lifetime or 1800)
+            raise Reply(200, answer)
         if method == "POST" and path == base:
             properties = body["properties"]
             email = properties.get("email")
@@ -483,6 +552,7 @@ class FakeSalesforce(FakeCrm):
 
     name = "salesforce"
     prefix = "/services/data/v59.0"
+    token_path = "/services/oauth2/token"
 
     def __init__(self, token: str = "00Dtest!session", *, page_size: int = 2000, **kwargs: Any):
         super().__init__(**kwargs)
@@ -502,8 +572,7 @@ class FakeSalesforce(FakeCrm):
             return self._clock
 
     def authorized(self, headers: Any, query: dict[str, list[str]]) -> bool:
-        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
-        return scheme == "Bearer" and token in self.valid_tokens
+        return self.bearer_valid(headers)
 
     def sf_id(self, prefix: str) -> str:
         """Return a new 18-character record id with the object's key prefix."""
@@ -610,6 +679,12 @@ class FakeSalesforce(FakeCrm):
         raise AssertionError("unreachable")
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Reply:
+        if method == "POST" and path == self.token_path:
+            access, _ = self.grant(body)  # Salesforce keeps the refresh token as it is
+            answer = self.fixture("token_refresh")
+            answer.update(access_token=access, instance_url=self.url)
+            answer["issued_at"] = str(int(time.time() * 1000))
+            raise Reply(200, answer)
         if not path.startswith(self.prefix):
             raise self.error("not_found")
         rest = path[len(self.prefix) :]
