@@ -10,11 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from server.crm.base import Note, Person
+from server.crm.base import Connector, Note, Person
 from server.crm.hubspot import HubSpotConnector
+from server.crm.models import CrmKind
 from server.crm.pipedrive import PipedriveConnector
+from server.crm.registry import build
 from server.crm.salesforce import SalesforceConnector
-from tests.crm_peers import FakeCrm, FakeHubSpot, FakePipedrive, FakeSalesforce
+from tests.crm_peers import FakeCrm, FakeHubSpot, FakePipedrive, FakeSalesforce, FormBody
+from tests.peers import LOOPBACK_NETWORKS
 
 TOKEN = "contract-token"
 NOTE = Note("Met at Expo", "Event: Expo", datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
@@ -168,3 +171,49 @@ def test_pipedrive_requests_match_the_contract() -> None:
             ],
         )
         assert {tuple(c.query["api_token"]) for c in fake.calls()} == {(TOKEN,)}
+
+
+def _refreshing(kind: CrmKind, fake: FakeCrm) -> Connector:
+    """Return a connector of kind on fake, with refresh-token credentials fake knows."""
+    fake.add_refresh_token("contract-refresh", "contract-client", "contract-secret")
+    secrets = {
+        "refresh_token": "contract-refresh",
+        "client_id": "contract-client",
+        "client_secret": "contract-secret",
+    }
+    return build(kind, secrets, fake.url, 5.0, allowed_networks=LOOPBACK_NETWORKS)
+
+
+def _token_request_documented(fake: FakeCrm) -> None:
+    documented = fake.contract["token_refresh"]["request"]
+    _documented(fake, ["token_refresh"])
+    for call in fake.calls("POST", documented["path"]):
+        # Form-encoded, every documented field and no other, no Bearer header.
+        media_type = documented["headers"]["Content-Type"].split(";")[0]
+        assert call.headers["Content-Type"].split(";")[0] == media_type
+        assert isinstance(call.body, FormBody) and set(call.body) == set(documented["body"])
+        assert "Authorization" not in call.headers
+    issued = {f"Bearer {token}" for token in fake.issued}
+    others = [c for c in fake.calls() if c.path != documented["path"]]
+    assert others and {c.headers["Authorization"] for c in others} <= issued
+
+
+def test_salesforce_token_refresh_matches_the_contract() -> None:
+    with FakeSalesforce(TOKEN) as fake:
+        connector = _refreshing(CrmKind.SALESFORCE, fake)
+        connector.check()
+        fake.expire_access_tokens()
+        connector.check()  # 401 INVALID_SESSION_ID, a refresh, the call again
+        assert len(fake.calls("POST", "/services/oauth2/token")) == 2
+        _token_request_documented(fake)
+        _documented(fake, ["limits"])
+
+
+def test_hubspot_token_refresh_matches_the_contract() -> None:
+    with FakeHubSpot(TOKEN) as fake:
+        connector = _refreshing(CrmKind.HUBSPOT, fake)
+        connector.check()
+        fake.expire_access_tokens()
+        connector.check()
+        assert len(fake.calls("POST", "/oauth/v1/token")) == 2
+        _token_request_documented(fake)

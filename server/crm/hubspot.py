@@ -28,6 +28,7 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from server.crm.base import ChangePage, CrmError, Note, Outcome, Person, status_error
+from server.crm.oauth import RefreshingToken
 from server.leads.models import LeadStatus
 
 API_URL = "https://api.hubapi.com"
@@ -69,6 +70,11 @@ _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError)
 
 
+def token_url(base_url: str | None) -> str:
+    """Return the OAuth token endpoint (refresh_token grant) of HubSpot at base_url."""
+    return f"{(base_url or API_URL).rstrip('/')}/oauth/v1/token"
+
+
 def _cursor_parts(cursor: str | None) -> tuple[int, int]:
     """Return the (contacts, deals) modification times in epoch ms a cursor holds."""
     if not cursor:
@@ -89,16 +95,24 @@ def _millis(value: Any) -> int:
 
 
 class HubSpotConnector:
-    """One HubSpot account, reached with a private-app access token (or an OAuth token)."""
+    """One HubSpot account, reached with a private-app token or an OAuth app's refresh token."""
 
     kind = "hubspot"
 
-    def __init__(self, access_token: str, base_url: str | None = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        access_token: str | RefreshingToken,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+    ):
+        # With a refresh token every call names its access token (_request_auth), which is
+        # renewed in between; a private-app token is the client's own.
+        self.auth = access_token if isinstance(access_token, RefreshingToken) else None
         # Inside the client only one quick retry of a read (GET: safe to repeat) after a 5xx,
         # a timeout or a refused connection; everything else, 429 above all, is the outbox's
         # to retry, with backoff and Retry-After, without holding a worker meanwhile.
         self.client = HubSpot(
-            access_token=access_token,
+            access_token=access_token if isinstance(access_token, str) else None,
             host=(base_url or API_URL).rstrip("/"),
             retry=Retry(
                 total=1,
@@ -136,7 +150,29 @@ class HubSpotConnector:
         return self.client.crm.associations.v4.batch_api
 
     def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
-        """Call the client; turn its errors into CrmError (status and what, no personal data)."""
+        """Call the client; after a 401 with a refresh token, renew the token and call once more."""
+        if self.auth is None:
+            return self._call_once(what, method, None, *args, **kwargs)
+        token = self.auth.current()
+        try:
+            return self._call_once(what, method, token, *args, **kwargs)
+        except CrmError as error:
+            if error.status != 401:
+                raise
+        # Revoked or expired early: a 401 means nothing was done.
+        return self._call_once(what, method, self.auth.refresh(token), *args, **kwargs)
+
+    def _call_once(
+        self, what: str, method: Any, token: str | None, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Call the client once; turn its errors into CrmError (status, what; nothing personal)."""
+        if token is not None:
+            kwargs["_request_auth"] = {
+                "type": "oauth2",
+                "in": "header",
+                "key": "Authorization",
+                "value": f"Bearer {token}",
+            }
         try:
             return method(*args, _request_timeout=self.timeout, **kwargs)
         except _TRANSPORT_ERRORS as error:

@@ -13,6 +13,7 @@ nextRecordsUrl.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,7 @@ from simple_salesforce.exceptions import SalesforceError
 from simple_salesforce.format import format_soql
 
 from server.crm.base import ChangePage, CrmError, Note, Outcome, Person, status_error
+from server.crm.oauth import RefreshingToken
 from server.leads.models import LeadStatus
 
 API_VERSION = "59.0"
@@ -71,6 +73,13 @@ class _PlainHttpForLoopback(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+def token_url(base_url: str | None) -> str:
+    """Return the OAuth token endpoint of the login or My Domain address base_url."""
+    if not base_url:
+        raise CrmError("salesforce: give the org's address (My Domain URL)", retryable=False)
+    return f"{base_url.rstrip('/')}/services/oauth2/token"
+
+
 def _soql_time(millis: int) -> str:
     moment = datetime.fromtimestamp(millis / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -87,26 +96,67 @@ def _millis(value: str | None) -> int:
 
 
 class SalesforceConnector:
-    """One Salesforce org, reached with an OAuth access token (or a session id)."""
+    """One Salesforce org, reached with an access token (or session id) or a refresh token."""
 
     kind = "salesforce"
 
-    def __init__(self, token: str, base_url: str | None = None, timeout: float = 10.0):
+    def __init__(
+        self, token: str | RefreshingToken, base_url: str | None = None, timeout: float = 10.0
+    ):
         if not base_url:
             raise CrmError("salesforce: give the org's address (My Domain URL)", retryable=False)
         self.session = requests.Session()
         adapter = _PlainHttpForLoopback(timeout, urlsplit(base_url).scheme == "http")
         self.session.mount("https://", adapter)
-        self.sf = Salesforce(
-            instance_url=base_url, session_id=token, version=API_VERSION, session=self.session
-        )
+        self.base_url = base_url
+        # With a refresh token, the client is made for each access token it obtains (and the
+        # instance the token answer names); a plain token makes it once.
+        self.auth = token if isinstance(token, RefreshingToken) else None
+        self._sf: tuple[str, Salesforce] | None = None
+        if isinstance(token, str):
+            self._sf = (token, self._client(token, base_url))
         # Rep email -> User Id (or None); campaign name -> Campaign Id (or None).
         self._users: dict[str, str | None] = {}
         self._campaigns: dict[str, str | None] = {}
 
-    def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+    def _client(self, token: str, instance_url: str) -> Salesforce:
+        return Salesforce(
+            instance_url=instance_url, session_id=token, version=API_VERSION, session=self.session
+        )
+
+    def _current(self) -> tuple[str, Salesforce]:
+        """Return the access token to call with and the client made for it."""
+        if self.auth is None:
+            assert self._sf is not None
+            return self._sf
+        token = self.auth.current()
+        kept = self._sf
+        if kept is None or kept[0] != token:
+            instance = self.auth.answer.get("instance_url") or self.base_url
+            if not isinstance(instance, str) or not self.auth.instance_allowed(instance):
+                raise CrmError(
+                    "salesforce: the token answer named an instance address that is refused",
+                    retryable=False,
+                )
+            kept = (token, self._client(token, instance))
+            self._sf = kept
+        return kept
+
+    def _call(self, what: str, call: Callable[[Salesforce], Any]) -> Any:
+        """Call the client; after a 401 with a refresh token, renew the token and call once more."""
+        token, client = self._current()
         try:
-            return method(*args, **kwargs)
+            return self._call_once(what, call, client)
+        except CrmError as error:
+            if error.status != 401 or self.auth is None:
+                raise
+        # The session expired (INVALID_SESSION_ID); a 401 means nothing was done.
+        self.auth.refresh(token)
+        return self._call_once(what, call, self._current()[1])
+
+    def _call_once(self, what: str, call: Callable[[Salesforce], Any], client: Salesforce) -> Any:
+        try:
+            return call(client)
         except SalesforceError as error:
             codes = _error_codes(error.content)
             if error.status == 403 and set(codes) & set(_LIMIT_CODES):
@@ -125,7 +175,7 @@ class SalesforceConnector:
             ) from None
 
     def _query(self, what: str, soql: str) -> list[dict[str, Any]]:
-        return self._call(what, self.sf.query, soql)["records"]
+        return self._call(what, lambda sf: sf.query(soql))["records"]
 
     def _find(self, person: Person, known_id: str | None) -> str | None:
         if known_id:
@@ -175,10 +225,10 @@ class SalesforceConnector:
                 fields["OwnerId"] = owner
         found = self._find(person, known_id)
         if found is not None:
-            self._call("lead update", self.sf.Lead.update, found, fields)
+            self._call("lead update", lambda sf: sf.Lead.update(found, fields))
             lead_id = found
         else:
-            lead_id = self._call("lead create", self.sf.Lead.create, fields)["id"]
+            lead_id = self._call("lead create", lambda sf: sf.Lead.create(fields))["id"]
         if person.campaign:
             self._join_campaign(lead_id, person.campaign)
         return lead_id
@@ -188,36 +238,31 @@ class SalesforceConnector:
         if campaign is None:
             return  # no Campaign of that name in the org: nothing to join
         try:
-            self._call(
-                "campaign member",
-                self.sf.CampaignMember.create,
-                {"CampaignId": campaign, "LeadId": lead_id, "Status": "Responded"},
-            )
+            member = {"CampaignId": campaign, "LeadId": lead_id, "Status": "Responded"}
+            self._call("campaign member", lambda sf: sf.CampaignMember.create(member))
         except CrmError as error:
             if "DUPLICATE_VALUE" not in str(error):
                 raise  # already a member (an update, or a retry): that is the goal
 
     def attach_context(self, record_id: str, note: Note) -> None:
         """Log the context as a completed Task on the Lead."""
-        self._call(
-            "task create",
-            self.sf.Task.create,
-            {
-                "WhoId": record_id,
-                "Subject": note.title[:255],
-                "Description": note.body[:32000],
-                "Status": "Completed",
-                "ActivityDate": note.at.date().isoformat(),
-                "TaskSubtype": "Task",
-            },
-        )
+        task = {
+            "WhoId": record_id,
+            "Subject": note.title[:255],
+            "Description": note.body[:32000],
+            "Status": "Completed",
+            "ActivityDate": note.at.date().isoformat(),
+            "TaskSubtype": "Task",
+        }
+        self._call("task create", lambda sf: sf.Task.create(task))
 
     def _modified_since(self, what: str, soql: str, limit: int) -> list[dict[str, Any]]:
-        page = self._call(what, self.sf.query, soql)
+        page = self._call(what, lambda sf: sf.query(soql))
         records = list(page["records"])
         while not page.get("done", True) and len(records) < limit:
+            following = page["nextRecordsUrl"]
             page = self._call(
-                what, self.sf.query_more, page["nextRecordsUrl"], identifier_is_url=True
+                what, lambda sf, url=following: sf.query_more(url, identifier_is_url=True)
             )
             records.extend(page["records"])
         return records
@@ -267,7 +312,7 @@ class SalesforceConnector:
 
     def check(self) -> str:
         """Read the org's API limits: proves the token."""
-        self._call("connection test", self.sf.limits)
+        self._call("connection test", lambda sf: sf.limits())
         return "Salesforce org reached"
 
 

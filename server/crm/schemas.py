@@ -14,7 +14,7 @@ FIELD_NAME = validate.Regexp(r"^[A-Za-z0-9_]{0,100}$", error="Letters, digits an
 
 
 class CrmConnectionSchema(Schema):
-    """An event's CRM: which one, where, its token (write-only), mappings, on or off."""
+    """An event's CRM: which one, where, its credentials (write-only), mappings, on or off."""
 
     id = ma.fields.Integer(dump_only=True)
     event_id = ma.fields.Integer(dump_only=True)
@@ -29,6 +29,26 @@ class CrmConnectionSchema(Schema):
         load_only=True,
         max_length=4000,
         metadata={"description": "Private-app token, access token or API token. Never returned."},
+    )
+    refresh_token = Text(
+        load_only=True,
+        max_length=4000,
+        metadata={
+            "description": "OAuth refresh token of a Salesforce connected app or HubSpot OAuth "
+            "app, instead of a token (with client_id and client_secret). Never returned."
+        },
+    )
+    client_id = Text(
+        load_only=True,
+        max_length=500,
+        metadata={"description": "The OAuth app's client id (consumer key). Never returned."},
+    )
+    client_secret = Text(
+        load_only=True,
+        max_length=500,
+        metadata={
+            "description": "The OAuth app's client secret (consumer secret). Never returned."
+        },
     )
     webhook_secret = Text(
         load_only=True,
@@ -46,6 +66,7 @@ class CrmConnectionSchema(Schema):
     )
     enabled = ma.fields.Boolean(load_default=True)
     has_token = ma.fields.Boolean(dump_only=True)
+    has_refresh_token = ma.fields.Boolean(dump_only=True)
     has_webhook_secret = ma.fields.Boolean(dump_only=True)
     webhook_path = ma.fields.String(dump_only=True)
     polled_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)

@@ -16,11 +16,13 @@ from server.alerts.destinations import (
 from server.crm.base import CrmError
 from server.crm.credentials import CredentialsUnreadable, seal, unseal
 from server.crm.models import CrmConnection, CrmKind
-from server.crm.registry import build, default_fields
+from server.crm.registry import REFRESHABLE, build_for, default_fields
 from server.errors import fail
 from server.events.models import Event
 from server.extensions import db
 
+# Given instead of a token: an OAuth app's refresh token and the app's own credentials.
+OAUTH_FIELDS = ("refresh_token", "client_id", "client_secret")
 # A connection test answers within this, whatever the delivery timeout is.
 TEST_TIMEOUT_SECONDS = 10.0
 
@@ -58,9 +60,8 @@ def save(event_id: int, data: dict[str, Any]) -> CrmConnection:
         }
         fail(422, "Salesforce needs the org's address.", errors=problem)
     secret_key = current_app.config["SECRET_KEY"]
+    secrets = _credentials(connection, kind, data)
     if connection is None:
-        if not data.get("token"):
-            fail(422, "Give the CRM's token.", errors={"json": {"token": ["Required."]}})
         connection = CrmConnection(
             event_id=event_id,
             kind=data["kind"],
@@ -68,20 +69,71 @@ def save(event_id: int, data: dict[str, Any]) -> CrmConnection:
             poll_cursor=str(int(time.time() * 1000)),
         )
         db.session.add(connection)
-    elif data.get("kind", connection.kind) != connection.kind and not data.get("token"):
-        fail(422, "A different CRM needs its own token.", errors={"json": {"token": ["Required."]}})
     for name in ("kind", "base_url", "enabled"):
         if name in data:
             setattr(connection, name, data[name])
     for name in ("field_mapping", "owner_mapping"):
         if name in data:
             setattr(connection, name, dict(data[name] or {}))
-    if data.get("token"):
-        connection.credentials = seal(secret_key, event_id, {"token": data["token"]})
+    if secrets is not None:
+        connection.credentials = seal(secret_key, event_id, secrets)
     if data.get("webhook_secret"):
         connection.webhook_secret = seal(secret_key, event_id, {"secret": data["webhook_secret"]})
     db.session.commit()
     return connection
+
+
+def _credentials(
+    connection: CrmConnection | None, kind: CrmKind | None, data: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Return the credentials to seal from what was given (None: keep the stored ones).
+
+    A token alone replaces whatever is stored. Refresh-token fields given are merged over
+    the stored ones (an app's rotated client secret alone may be given), and must add up
+    to a refresh token, a client id and a client secret.
+    """
+    given = {name: data[name] for name in OAUTH_FIELDS if data.get(name)}
+    if given and kind not in REFRESHABLE:
+        problem = {name: ["Pipedrive connects with an API token."] for name in given}
+        fail(422, "Pipedrive connects with an API token.", errors={"json": problem})
+    same_crm = connection is not None and kind == connection.kind
+    if not given:
+        if data.get("token"):
+            return {"token": data["token"]}
+        if same_crm:
+            return None
+        problem = {"token": ["Required (or a refresh token with the app's client id and secret)."]}
+        message = (
+            "Give the CRM's token, or a refresh token with the app's client id and secret."
+            if connection is None
+            else "A different CRM needs its own token (or refresh token)."
+        )
+        fail(422, message, errors={"json": problem})
+    stored: dict[str, Any] = {}
+    if same_crm and connection is not None:
+        try:
+            stored = unseal(
+                current_app.config["SECRET_KEY"], connection.event_id, connection.credentials
+            )
+        except CredentialsUnreadable:
+            stored = {}
+    secrets = {
+        name: stored[name]
+        for name in OAUTH_FIELDS
+        if stored.get("refresh_token") and stored.get(name)
+    }
+    secrets.update(given)
+    missing = [name for name in OAUTH_FIELDS if not secrets.get(name)]
+    if missing:
+        problem = {name: ["Required with a refresh token."] for name in missing}
+        fail(
+            422,
+            "A refresh token needs the OAuth app's client id and client secret.",
+            errors={"json": problem},
+        )
+    if data.get("token"):
+        secrets["token"] = data["token"]  # the first access token, used until it is refused
+    return secrets
 
 
 def remove(event_id: int) -> None:
@@ -111,16 +163,17 @@ def test(event_id: int) -> dict[str, Any]:
     connection = connection_of(event_id)
     if connection is None:
         fail(404, "This event has no CRM connection.")
+    timeout = min(TEST_TIMEOUT_SECONDS, current_app.config["LEADBRIDGE_CRM_TIMEOUT_SECONDS"])
     try:
-        secrets = unseal(current_app.config["SECRET_KEY"], event_id, connection.credentials)
+        connector = build_for(current_app._get_current_object(), connection, timeout, kept=False)
     except CredentialsUnreadable:
         return {"ok": False, "message": "The stored token does not decrypt; enter it again."}
-    timeout = min(TEST_TIMEOUT_SECONDS, current_app.config["LEADBRIDGE_CRM_TIMEOUT_SECONDS"])
-    connector = build(connection.kind, secrets, connection.base_url, timeout)
     try:
         said = connector.check()
     except CrmError as error:
         return {"ok": False, "message": str(error)}
+    finally:
+        db.session.commit()  # a refresh token the CRM handed out in place of the old one
     return {"ok": True, "message": said}
 
 
@@ -136,7 +189,19 @@ def describe(connection: CrmConnection) -> dict[str, Any]:
         "owner_mapping": connection.owner_mapping or {},
         "enabled": connection.enabled,
         "has_token": bool(connection.credentials),
+        "has_refresh_token": has_refresh_token(connection),
         "has_webhook_secret": bool(connection.webhook_secret),
         "webhook_path": f"/api/v1/crm/webhooks/{connection.id}",
         "polled_at": connection.polled_at,
     }
+
+
+def has_refresh_token(connection: CrmConnection) -> bool:
+    """Tell whether the connection's credentials are an OAuth app's refresh token."""
+    try:
+        values = unseal(
+            current_app.config["SECRET_KEY"], connection.event_id, connection.credentials
+        )
+    except CredentialsUnreadable:
+        return False
+    return bool(values.get("refresh_token"))

@@ -1,8 +1,9 @@
 """The CRM connection as an event settings section: which CRM, its token, mappings, a test.
 
 Stored through the API's schema and service (server/crm/), so the form and the JSON API
-accept and refuse the same things. The token and webhook secret are write-only: the form
-never shows them, and a blank field keeps what is stored.
+accept and refuse the same things. The token, the OAuth app's refresh token, client id and
+secret, and the webhook secret are write-only: the form never shows them, and a blank
+field keeps what is stored.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def _values(event: Event) -> dict[str, Any]:
         "mapping": {k: (v or DO_NOT_SEND) for k, v in stored.items()},
         "owners": dict(connection.owner_mapping or {}),
         "has_webhook_secret": bool(connection.webhook_secret),
+        "has_refresh_token": service.has_refresh_token(connection),
         "webhook_url": current_app.config["LEADBRIDGE_PUBLIC_URL"].rstrip("/")
         + service.describe(connection)["webhook_path"],
         "polled_at": connection.polled_at,
@@ -82,7 +84,7 @@ def _read(form: MultiDict[str, str], event: Event) -> dict[str, Any]:
         "field_mapping": mapping,
         "owner_mapping": owners,
     }
-    for secret in ("token", "webhook_secret"):
+    for secret in ("token", *service.OAUTH_FIELDS, "webhook_secret"):
         if form.get(secret, "").strip():
             raw[secret] = form[secret].strip()
     return raw
@@ -105,6 +107,9 @@ def _lines(messages: Any) -> list[str]:
         "kind": "CRM",
         "base_url": "Address",
         "token": "Token",
+        "refresh_token": "Refresh token",
+        "client_id": "Client id",
+        "client_secret": "Client secret",
         "field_mapping": "Field mapping",
         "owner_mapping": "Owner mapping",
         "webhook_secret": "Webhook secret",
