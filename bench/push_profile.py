@@ -42,10 +42,10 @@ from sync.store import DeviceStore  # noqa: E402
 from tests.peers import LOOPBACK_NETWORKS  # noqa: E402
 
 
-def _queued_batches(
+def queued_batches(
     app: Any, work: Path, leads: int, size: int
-) -> tuple[int, list[list[dict[str, Any]]]]:
-    """Pair a tablet, fill it with visitors; return its device id and its queue in batches."""
+) -> tuple[dict[str, Any], list[list[dict[str, Any]]]]:
+    """Pair a tablet, fill it with visitors; return its pairing and its queue in batches."""
     with app.app_context():
         code = seed_demo().pairing_code
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
@@ -65,7 +65,7 @@ def _queued_batches(
     tablet.close()
     # What the tablet sends is JSON: the same round trip its body makes.
     queued = json.loads(json.dumps(queued, default=str))
-    return pairing["device_id"], [queued[at : at + size] for at in range(0, len(queued), size)]
+    return pairing, [queued[at : at + size] for at in range(0, len(queued), size)]
 
 
 def main() -> None:
@@ -90,7 +90,8 @@ def main() -> None:
         )
         with app.app_context():
             upgrade()
-        device_id, batches = _queued_batches(app, work, args.leads, args.batch)
+        pairing, batches = queued_batches(app, work, args.leads, args.batch)
+        device_id = pairing["device_id"]
         schema = PushSchema()
         bodies = [schema.load({"mutations": batch})["mutations"] for batch in batches]
         profiler = cProfile.Profile() if args.profile else None

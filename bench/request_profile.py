@@ -1,0 +1,193 @@
+"""Server CPU of one small sync request, in process: one-lead pushes and status requests.
+
+    python bench/request_profile.py [--requests 300] [--warmup 30] [--profile 25]
+        [--database-url postgresql://...] [--redis-url redis://127.0.0.1:6379/N]
+
+Seeds the demo event and pairs a real tablet store (over loopback HTTP, once), fills it with
+visitors and takes its queued creates. Each push request carries one of them, as the tablet
+sends it (JSON body, bearer token, protocol header), and goes through the whole Flask app
+(request hooks, rate limit, token look-up, push, commit, alert enqueue, access log written to
+/dev/null); the status request likewise. The WSGI environ of each request is built outside the
+timing; the app's handling of it is timed with time.process_time. With --database-url (a
+PostgreSQL URL) the app runs in a fresh schema there, dropped at the end; with --redis-url
+alert jobs and rate-limit counters go to Redis, as in production (the queue is emptied at the
+end). With --profile N, a second round of the same requests runs under cProfile and its top N
+entries (cumulative and own time) are printed to stderr. Last lines:
+
+    request_profile kind=status requests=N cpu_us_per_request=N database=...
+    request_profile kind=push requests=N cpu_us_per_request=N database=...
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask import Flask  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
+from bench.push_profile import queued_batches  # noqa: E402
+from bench.serving import fresh_database  # noqa: E402
+from server import create_app  # noqa: E402
+from server.alerts.queue import alert_queue  # noqa: E402
+from server.extensions import db  # noqa: E402
+from server.ops.logs import configure_logging  # noqa: E402
+from tests.peers import LOOPBACK_NETWORKS  # noqa: E402
+
+PUSH = "/api/v1/sync/push"
+STATUS = "/api/v1/sync/status"
+
+
+def _environ(token: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """Build the WSGI environ a tablet's request arrives as."""
+    headers = {"Authorization": f"Bearer {token}", "Leadbridge-Protocol": "1"}
+    if body is None:
+        return EnvironBuilder(method=method, path=path, headers=headers).get_environ()
+    data = json.dumps(body)
+    return EnvironBuilder(
+        method=method, path=path, headers=headers, data=data, content_type="application/json"
+    ).get_environ()
+
+
+def _handle(app: Flask, environ: dict[str, Any]) -> tuple[str, bytes]:
+    """Run one request through the app as a WSGI server would; return its status and body."""
+    status: list[str] = []
+
+    def start_response(line: str, _headers: Any, _exc_info: Any = None) -> None:
+        status.append(line)
+
+    answer = app(environ, start_response)
+    try:
+        body = b"".join(answer)
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()
+    return status[0], body
+
+
+def _run(app: Flask, environs: list[dict[str, Any]], profiler: cProfile.Profile | None) -> float:
+    """Handle each request in turn; return the CPU seconds they took."""
+    cpu = 0.0
+    for environ in environs:
+        started = time.process_time()
+        if profiler:
+            profiler.enable()
+        status, body = _handle(app, environ)
+        if profiler:
+            profiler.disable()
+        cpu += time.process_time() - started
+        if not status.startswith("200"):
+            raise RuntimeError(f"{environ['PATH_INFO']} answered {status}: {body[:300]!r}")
+        if environ["PATH_INFO"] == PUSH:
+            outcomes = {result["outcome"] for result in json.loads(body)["results"]}
+            if outcomes != {"applied"}:
+                raise RuntimeError(f"push answered {body[:300]!r}")
+    return cpu
+
+
+def _print_profile(kind: str, profiler: cProfile.Profile, top: int) -> None:
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+        print(f"== {kind}, by {order}\n{out.getvalue()}", file=sys.stderr)
+
+
+def _measure(
+    app: Flask,
+    kind: str,
+    make: Callable[[int], dict[str, Any]],
+    counts: tuple[int, int, int],
+) -> tuple[float, cProfile.Profile | None]:
+    """Warm up, time `requests` requests, then profile as many more if asked."""
+    warmup, requests, profiled = counts
+    at = 0
+
+    def batch(count: int) -> list[dict[str, Any]]:
+        nonlocal at
+        environs = [make(at + index) for index in range(count)]
+        at += count
+        return environs
+
+    _run(app, batch(warmup), None)
+    cpu = _run(app, batch(requests), None)
+    profiler = None
+    if profiled:
+        # CPU, not wall-clock: time spent waiting for the database is not the web's cost.
+        profiler = cProfile.Profile(time.process_time)
+        _run(app, batch(profiled), profiler)
+    return cpu, profiler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="timed requests of each kind")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed requests first")
+    parser.add_argument("--profile", type=int, default=0, help="print the top N entries")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL; SQLite if absent")
+    parser.add_argument("--redis-url", default=None, help="alerts and rate limits in Redis")
+    args = parser.parse_args()
+    os.environ.setdefault("LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS", LOOPBACK_NETWORKS)
+    profiled = args.requests if args.profile else 0
+    counts = (args.warmup, args.requests, profiled)
+    pushes = sum(counts)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fresh_database(Path(tmp), args.database_url, "requests") as url,
+    ):
+        work = Path(tmp)
+        settings: dict[str, Any] = {
+            "SECRET_KEY": "bench-secret",
+            "SQLALCHEMY_DATABASE_URI": url,
+            # Limited as in production, by a limit the benchmark never reaches.
+            "LEADBRIDGE_RATELIMIT_SYNC": "1000000 per minute",
+            "LEADBRIDGE_ALERT_QUEUE": f"bench-{secrets.token_hex(4)}",
+        }
+        if args.redis_url:
+            settings["LEADBRIDGE_REDIS_URL"] = args.redis_url
+        app = create_app(settings)
+        # The access log is written as in production, to nowhere.
+        with open(os.devnull, "w") as devnull:
+            configure_logging(app, devnull)
+            with app.app_context():
+                upgrade()
+            pairing, batches = queued_batches(app, work, pushes, 1)
+            token = pairing["token"]
+            figures = {}
+            for kind, make in (
+                ("status", lambda _at: _environ(token, "GET", STATUS)),
+                ("push", lambda at: _environ(token, "POST", PUSH, {"mutations": batches[at]})),
+            ):
+                figures[kind] = _measure(app, kind, make, counts)
+            if args.redis_url:
+                with app.app_context():
+                    alert_queue(app).delete(delete_jobs=True)
+            with app.app_context():
+                db.engine.dispose()
+    database = "postgresql" if args.database_url else "sqlite"
+    for kind, (_cpu, profiler) in figures.items():
+        if profiler:
+            _print_profile(kind, profiler, args.profile)
+    for kind, (cpu, _profiler) in figures.items():
+        print(
+            f"request_profile kind={kind} requests={args.requests} "
+            f"cpu_us_per_request={cpu / args.requests * 1e6:.0f} database={database}"
+        )
+
+
+if __name__ == "__main__":
+    main()
