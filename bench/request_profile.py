@@ -14,8 +14,9 @@ alert jobs and rate-limit counters go to Redis, as in production (the queue is e
 end). With --profile N, a second round of the same requests runs under cProfile and its top N
 entries (cumulative and own time) are printed to stderr. Last lines:
 
-    request_profile kind=status requests=N cpu_us_per_request=N database=...
-    request_profile kind=push requests=N cpu_us_per_request=N database=...
+    request_profile kind=status requests=N cpu_us_per_request=N cpu_us_median=N
+        statements_per_request=N [calls_per_request=N] database=...
+    request_profile kind=push ... (the same figures)
 """
 
 from __future__ import annotations
@@ -27,17 +28,19 @@ import json
 import os
 import pstats
 import secrets
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from bench.push_profile import queued_batches  # noqa: E402
@@ -80,9 +83,11 @@ def _handle(app: Flask, environ: dict[str, Any]) -> tuple[str, bytes]:
     return status[0], body
 
 
-def _run(app: Flask, environs: list[dict[str, Any]], profiler: cProfile.Profile | None) -> float:
-    """Handle each request in turn; return the CPU seconds they took."""
-    cpu = 0.0
+def _run(
+    app: Flask, environs: list[dict[str, Any]], profiler: cProfile.Profile | None
+) -> list[float]:
+    """Handle each request in turn; return the CPU seconds each took."""
+    cpu = []
     for environ in environs:
         started = time.process_time()
         if profiler:
@@ -90,7 +95,7 @@ def _run(app: Flask, environs: list[dict[str, Any]], profiler: cProfile.Profile 
         status, body = _handle(app, environ)
         if profiler:
             profiler.disable()
-        cpu += time.process_time() - started
+        cpu.append(time.process_time() - started)
         if not status.startswith("200"):
             raise RuntimeError(f"{environ['PATH_INFO']} answered {status}: {body[:300]!r}")
         if environ["PATH_INFO"] == PUSH:
@@ -107,13 +112,22 @@ def _print_profile(kind: str, profiler: cProfile.Profile, top: int) -> None:
         print(f"== {kind}, by {order}\n{out.getvalue()}", file=sys.stderr)
 
 
+class _Figures(NamedTuple):
+    cpu: list[float]  # seconds, one per timed request
+    statements: int  # sent to the database by the timed requests
+    profiler: cProfile.Profile | None
+
+
 def _measure(
     app: Flask,
-    kind: str,
     make: Callable[[int], dict[str, Any]],
     counts: tuple[int, int, int],
-) -> tuple[float, cProfile.Profile | None]:
-    """Warm up, time `requests` requests, then profile as many more if asked."""
+    sent: list[int],
+) -> _Figures:
+    """Warm up, time `requests` requests, then profile as many more if asked.
+
+    sent[0] counts the statements the app sends to its database.
+    """
     warmup, requests, profiled = counts
     at = 0
 
@@ -124,13 +138,15 @@ def _measure(
         return environs
 
     _run(app, batch(warmup), None)
+    before = sent[0]
     cpu = _run(app, batch(requests), None)
+    statements = sent[0] - before
     profiler = None
     if profiled:
         # CPU, not wall-clock: time spent waiting for the database is not the web's cost.
         profiler = cProfile.Profile(time.process_time)
         _run(app, batch(profiled), profiler)
-    return cpu, profiler
+    return _Figures(cpu, statements, profiler)
 
 
 def main() -> None:
@@ -165,6 +181,14 @@ def main() -> None:
             configure_logging(app, devnull)
             with app.app_context():
                 upgrade()
+                engine = db.engine
+            sent = [0]
+
+            # Statements per request: the same on any machine, unlike its CPU.
+            @event.listens_for(engine, "before_cursor_execute")
+            def _count(*_args: Any) -> None:
+                sent[0] += 1
+
             pairing, batches = queued_batches(app, work, pushes, 1)
             token = pairing["token"]
             figures = {}
@@ -172,21 +196,30 @@ def main() -> None:
                 ("status", lambda _at: _environ(token, "GET", STATUS)),
                 ("push", lambda at: _environ(token, "POST", PUSH, {"mutations": batches[at]})),
             ):
-                figures[kind] = _measure(app, kind, make, counts)
+                figures[kind] = _measure(app, make, counts, sent)
             if args.redis_url:
                 with app.app_context():
                     alert_queue(app).delete(delete_jobs=True)
             with app.app_context():
                 db.engine.dispose()
     database = "postgresql" if args.database_url else "sqlite"
-    for kind, (_cpu, profiler) in figures.items():
-        if profiler:
-            _print_profile(kind, profiler, args.profile)
-    for kind, (cpu, _profiler) in figures.items():
-        print(
+    for kind, measured in figures.items():
+        if measured.profiler:
+            _print_profile(kind, measured.profiler, args.profile)
+    for kind, measured in figures.items():
+        cpu = measured.cpu
+        # The median as well: other work on a shared machine stretches some requests.
+        line = (
             f"request_profile kind={kind} requests={args.requests} "
-            f"cpu_us_per_request={cpu / args.requests * 1e6:.0f} database={database}"
+            f"cpu_us_per_request={sum(cpu) / len(cpu) * 1e6:.0f} "
+            f"cpu_us_median={statistics.median(cpu) * 1e6:.0f} "
+            f"statements_per_request={measured.statements / args.requests:.1f}"
         )
+        if measured.profiler:
+            # Python calls per request, as counted by the profile: a figure no load changes.
+            calls = pstats.Stats(measured.profiler).total_calls  # type: ignore[attr-defined]
+            line += f" calls_per_request={calls / args.requests:.0f}"
+        print(f"{line} database={database}")
 
 
 if __name__ == "__main__":
