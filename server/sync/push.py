@@ -57,6 +57,11 @@ _RECORD_LAST_MUTATION = (
     .values(last_mutation_id=bindparam("new_last"))
 )
 _LEADS_BY_ID = select(Lead).where(Lead.id.in_(bindparam("lead_ids", expanding=True)))
+# What a batch of creates only needs to know of its leads: whether each is stored, whose it
+# is and its version. Three columns, not a Lead object of every column (most are not stored).
+_LEAD_OWNERS = select(Lead.id, Lead.device_id, Lead.server_version).where(
+    Lead.id.in_(bindparam("lead_ids", expanding=True))
+)
 # Receipts of a batch's rejected and conflicting mutations: one multi-row INSERT.
 _INSERT_RECEIPTS = insert(MutationReceipt.__table__)
 
@@ -94,17 +99,26 @@ FOREIGN_LEAD = (
 
 def _known_leads(
     device: Device, mutations: list[dict[str, Any]]
-) -> tuple[dict[uuid.UUID, Lead], set[uuid.UUID]]:
-    """Load the batch's leads in one query: this tablet's, and the ids of other tablets'."""
+) -> tuple[dict[uuid.UUID, Lead], dict[uuid.UUID, int], set[uuid.UUID]]:
+    """Look up the batch's stored leads in one query.
+
+    Returns this tablet's leads as objects (only when the batch edits some), the versions
+    of this tablet's leads, and the ids of other tablets' leads.
+    """
     lead_ids = sorted({mutation["lead_id"] for mutation in mutations})
-    leads = db.session.scalars(_LEADS_BY_ID, {"lead_ids": lead_ids})
-    mine, foreign = {}, set()
-    for lead in leads:
-        if lead.device_id == device.id:
-            mine[lead.id] = lead
-        else:
+    if any(mutation["kind"] != "create" for mutation in mutations):
+        rows = db.session.scalars(_LEADS_BY_ID, {"lead_ids": lead_ids}).all()
+    else:
+        rows = db.session.execute(_LEAD_OWNERS, {"lead_ids": lead_ids}).all()
+    mine, versions, foreign = {}, {}, set()
+    for lead in rows:
+        if lead.device_id != device.id:
             foreign.add(lead.id)
-    return mine, foreign
+            continue
+        versions[lead.id] = lead.server_version
+        if isinstance(lead, Lead):
+            mine[lead.id] = lead
+    return mine, versions, foreign
 
 
 def _load(
@@ -127,14 +141,17 @@ class _Batch:
 
     def __init__(self, device: Device, mutations: list[dict[str, Any]]):
         self.device = device
-        self.leads, self.foreign = _known_leads(device, mutations)
+        self.leads, self.stored_versions, self.foreign = _known_leads(device, mutations)
         self.captured = CapturedLeads(device)
         self.new_versions: dict[uuid.UUID, int] = {}
         self.results: list[dict[str, Any]] = []
 
     def version_of(self, lead_id: uuid.UUID) -> int | None:
         lead = self.leads.get(lead_id)
-        return lead.server_version if lead is not None else self.new_versions.get(lead_id)
+        if lead is not None:
+            return lead.server_version
+        stored = self.stored_versions.get(lead_id)
+        return stored if stored is not None else self.new_versions.get(lead_id)
 
     def lead(self, lead_id: uuid.UUID) -> Lead | None:
         """Return a lead as an ORM object, inserting queued new leads first if needed."""
