@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
 from server.alerts.outbox import job_row, write_jobs
 from server.alerts.queue import queue_after_commit
 from server.crm.lead_data import SALES_PURPOSE, consent_allows_sales
-from server.crm.models import CrmConnection, CrmRecord
+from server.crm.models import CrmConnection, CrmKind, CrmRecord
 from server.db_types import utcnow
 from server.extensions import db
 from server.leads.models import Lead
@@ -33,13 +33,32 @@ def job_key(lead_id: uuid.UUID) -> str:
     return f"{lead_id}:{AlertKind.CRM_SYNC.value}"
 
 
+_ENABLED_OF_EVENT = (
+    CrmConnection.event_id == bindparam("event_id"),
+    CrmConnection.enabled.is_(True),
+)
+_ACTIVE_CONNECTION = select(CrmConnection).where(*_ENABLED_OF_EVENT)
+# Every push that captures a lead runs it: built once, and two columns rather than an
+# object, since writing jobs needs no more (docs/performance.md).
+_ACTIVE_CONNECTION_REF = select(CrmConnection.id, CrmConnection.kind).where(*_ENABLED_OF_EVENT)
+
+
+class ConnectionRef(NamedTuple):
+    """What writing a CRM job needs of a connection."""
+
+    id: int
+    kind: CrmKind
+
+
 def active_connection(event_id: int) -> CrmConnection | None:
     """Return the event's enabled CRM connection, if it has one."""
-    return db.session.scalar(
-        select(CrmConnection).where(
-            CrmConnection.event_id == event_id, CrmConnection.enabled.is_(True)
-        )
-    )
+    return db.session.scalar(_ACTIVE_CONNECTION, {"event_id": event_id})
+
+
+def active_connection_ref(event_id: int) -> ConnectionRef | None:
+    """Return the id and kind of the event's enabled CRM connection, if it has one."""
+    row = db.session.execute(_ACTIVE_CONNECTION_REF, {"event_id": event_id}).first()
+    return ConnectionRef(*row) if row is not None else None
 
 
 def capture_allows(row: dict[str, Any], purposes: list[str] | None) -> bool:
@@ -52,7 +71,7 @@ def capture_allows(row: dict[str, Any], purposes: list[str] | None) -> bool:
 class CapturedPushes:
     """The CRM jobs and records of one push's new leads, written with them."""
 
-    def __init__(self, connection: CrmConnection | None):
+    def __init__(self, connection: ConnectionRef | None):
         self.connection = connection
         self.jobs: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
@@ -102,7 +121,7 @@ def request_update(lead: Lead, *, note: bool = False) -> None:
     """
     if lead.merged_into_id is not None:
         return
-    connection = active_connection(lead.event_id)
+    connection = active_connection_ref(lead.event_id)
     if connection is None or not consent_allows_sales(lead):
         return
     now = utcnow()

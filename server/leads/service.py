@@ -18,7 +18,7 @@ from server.alerts.outbox import alert_rows, insert_new_alerts, targets, write_j
 from server.attendees.filling import fill_captured
 from server.auth.principal import Principal
 from server.crm import outbox as crm_outbox
-from server.crm.outbox import CapturedPushes, active_connection
+from server.crm.outbox import CapturedPushes, active_connection_ref
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail, fail_validation
@@ -204,7 +204,7 @@ class CapturedLeads:
     @functools.cached_property
     def crm_pushes(self) -> CapturedPushes:
         """Return the CRM jobs of this push's leads (one look-up of the event's connection)."""
-        return CapturedPushes(active_connection(self.device.event_id))
+        return CapturedPushes(active_connection_ref(self.device.event_id))
 
     @functools.cached_property
     def router(self) -> Router:
