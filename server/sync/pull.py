@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from server.attachments.suggestions import card_changes
@@ -72,12 +72,15 @@ def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
     }
 
 
+# Every status request runs it: built once (docs/performance.md).
+_BOOTH_COUNTS = select(
+    func.count(), func.count().filter(Lead.received_at >= bindparam("since"))
+).where(Lead.event_id == bindparam("event_id"))
+
+
 def booth_counts(event: Event) -> tuple[int, int]:
     """Return how many leads the whole booth captured: in total, and today in the event's zone."""
-    since = start_of_day(event)
     total, today = db.session.execute(
-        select(func.count(), func.count().filter(Lead.received_at >= since)).where(
-            Lead.event_id == event.id
-        )
+        _BOOTH_COUNTS, {"since": start_of_day(event), "event_id": event.id}
     ).one()
     return total, today
