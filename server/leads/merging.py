@@ -98,9 +98,10 @@ def lock_people(event_id: int, keys: Iterable[tuple[str, str]]) -> None:
         db.session.execute(_LOCK_PEOPLE, {"keys": lock_keys})
 
 
-# Run by every push that captures someone: built once (docs/performance.md).
+# Run by every push that captures someone: built once (docs/performance.md). Ids, not
+# objects: most captures are of someone not met before, and only a repeat needs its lead.
 _PEOPLES_LEADS = (
-    select(Lead)
+    select(Lead.id, Lead.email, Lead.phone)
     .where(Lead.event_id == bindparam("event_id"), Lead.merged_into_id.is_(None))
     .where(
         or_(
@@ -110,6 +111,7 @@ _PEOPLES_LEADS = (
     )
     .order_by(Lead.received_at, Lead.id)
 )
+_LEADS_BY_ID = select(Lead).where(Lead.id.in_(bindparam("lead_ids", expanding=True)))
 
 
 class DuplicateFinder:
@@ -129,15 +131,27 @@ class DuplicateFinder:
         lock_people(self.event_id, keys)
         emails = [value for kind, value in keys if kind == "email"]
         phones = [value for kind, value in keys if kind == "phone"]
-        found = db.session.scalars(
+        found = db.session.execute(
             _PEOPLES_LEADS, {"event_id": self.event_id, "emails": emails, "phones": phones}
         )
         for key in keys:
             self.stored[key] = None
-        for lead in found:
-            for key in (("email", lead.email), ("phone", lead.phone)):
+        # Each person's earliest lead: the rows come in capture order.
+        earliest: dict[tuple[str, str], uuid.UUID] = {}
+        for lead_id, email, phone in found:
+            for key in (("email", email), ("phone", phone)):
                 if key in self.stored and self.stored[key] is None:
-                    self.stored[key] = lead
+                    earliest.setdefault(key, lead_id)
+        if not earliest:
+            return
+        leads = {
+            lead.id: lead
+            for lead in db.session.scalars(
+                _LEADS_BY_ID, {"lead_ids": sorted(set(earliest.values()))}
+            )
+        }
+        for key, lead_id in earliest.items():
+            self.stored[key] = leads[lead_id]
 
     def find(self, row: Mapping[str, Any]) -> Lead | dict[str, Any] | None:
         """Return the primary lead (a stored Lead or a batch row) for row, or None."""
