@@ -315,6 +315,30 @@ def test_12_revoked_tablets_get_401_and_foreign_leads_are_rejected(
     assert _lead_count(app) == 2
 
 
+def test_a_batch_of_creates_only_knows_stored_leads_by_their_owner_and_version(
+    app: Flask, api: ApiHelper, booth: Booth, client: FlaskClient
+):
+    # A batch of creates looks its leads up by column, not as objects (server/sync/push.py):
+    # a create of another tablet's lead is still rejected, one of this tablet's own stored
+    # lead under a new mutation id still answers its stored version, and nothing is added.
+    other = api.tablet(booth.marketer, booth.event["id"], name="B")
+    theirs = create_mutation(1, booth.staff.id)
+    assert _push(client, other, {"mutations": [theirs]}).status_code == 200
+    mine = create_mutation(1, booth.staff.id)
+    first = _push(client, booth.tablet, {"mutations": [mine]}).json["results"][0]
+    again = {**mine, "mutation_id": 2}
+    clash = {**create_mutation(3, booth.staff.id), "lead_id": theirs["lead_id"]}
+    answer = _push(client, booth.tablet, {"mutations": [again, clash]})
+    assert answer.status_code == 200, answer.json
+    results = answer.json["results"]
+    assert [r["outcome"] for r in results] == ["applied", "rejected"]
+    assert results[0]["server_version"] == first["server_version"]
+    assert results[0]["replayed"] is False
+    assert "another tablet" in results[1]["errors"]["lead_id"][0]
+    assert answer.json["last_mutation_id"] == 3
+    assert _lead_count(app) == 2
+
+
 def test_pull_pages_in_version_order_and_brings_back_sales_outcomes(
     booth: Booth, client: FlaskClient
 ):
