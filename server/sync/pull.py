@@ -17,7 +17,7 @@ from server.extensions import db
 from server.leads.models import Lead
 from server.privacy.tombstones import tombstone_changes
 from server.routing.router import start_of_day
-from server.sync.pages import LEADS_AFTER, lead_data
+from server.sync.pages import LEADS_AFTER, lead_changes
 from server.versioning import current_server_version
 
 
@@ -36,15 +36,13 @@ def _changed_event(device: Device, cursor: int) -> Event | None:
 def pull(device: Device, cursor: int, limit: int) -> dict[str, Any]:
     """Return up to limit changes after cursor, in server-version order.
 
-    A lead change's data is built from its Core row already (server/sync/pages.py);
+    A lead change's data is its JSON as the database wrote it (server/sync/pages.py);
     the others carry their row for ChangeSchema to dump.
     """
     leads = db.session.execute(
         LEADS_AFTER, {"device_id": device.id, "cursor": cursor, "limit": limit + 1}
     ).all()
-    changes = [
-        {"kind": "lead", "version": row.server_version, "data": lead_data(row)} for row in leads
-    ]
+    changes = lead_changes(leads)
     event = _changed_event(device, cursor)
     if event is not None:
         changes.append({"kind": "event", "version": event.server_version, "row": event})
