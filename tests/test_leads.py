@@ -232,3 +232,15 @@ def test_unknown_and_malformed_lead_ids_are_404(booth: Booth, client: FlaskClien
     headers = booth.marketer.headers
     assert client.get(f"/api/v1/leads/{uuid.uuid4()}", headers=headers).status_code == 404
     assert client.get("/api/v1/leads/not-a-uuid", headers=headers).status_code == 404
+
+
+def test_a_patch_of_consent_without_given_is_a_422_and_changes_nothing(
+    api: ApiHelper, booth: Booth, client: FlaskClient
+):
+    lead = api.capture(booth.tablet, booth.staff)
+    url = f"/api/v1/leads/{lead['id']}"
+    answer = client.patch(url, json={"consent": {"version": 1}}, headers=booth.marketer.headers)
+    assert answer.status_code == 422, answer.json
+    assert "given" in answer.json["errors"]["json"]["consent"]
+    after = client.get(url, headers=booth.marketer.headers).json
+    assert after["consent"] == lead["consent"]

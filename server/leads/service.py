@@ -112,7 +112,10 @@ def lead_columns(
         if unknown:
             errors["products"] = [f"This event has no product {', '.join(unknown)}."]
         columns["products"] = list(dict.fromkeys(fields["products"]))
-    if "consent" in fields:
+    if "consent" in fields and "given" not in (fields["consent"] or {}):
+        # A PATCH loads the consent object partially: whether it was given must still be said.
+        errors["consent"] = {"given": ["Say whether consent was given."]}
+    elif "consent" in fields:
         consent = fields["consent"]
         columns["consent_given"] = consent["given"]
         columns["consent_version"] = consent.get("version") if consent["given"] else None
