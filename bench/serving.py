@@ -44,6 +44,41 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
+@contextmanager
+def smtp_sink() -> Iterator[int]:
+    """Run an SMTP server on loopback that accepts and discards mail; yield its port.
+
+    A process of its own (aiosmtpd's Sink), so that the mail it takes costs neither the
+    server nor the benchmark's process CPU. Without one, every alert email is refused,
+    and the server's retries of them would be measured as the work of what is benchmarked.
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
+        + ["-l", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process, "the SMTP sink")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @contextmanager
 def fresh_database(workdir: Path, postgres_url: str | None, name: str) -> Iterator[str]:
     """Yield the SQLAlchemy URL of an empty database: a SQLite file, or a new PostgreSQL schema."""
@@ -107,9 +142,25 @@ def running_server(
 ) -> Iterator[RunningServer]:
     """Migrate and seed database_url, serve it on a free loopback port, and stop it afterwards.
 
-    With workers, also start that many `leadbridge worker` processes (extra_env must set
-    LEADBRIDGE_REDIS_URL).
+    Alert email goes to an SMTP sink on loopback (smtp_sink), as it would go to a working
+    relay, unless extra_env names an SMTP host. With workers, also start that many
+    `leadbridge worker` processes (extra_env must set LEADBRIDGE_REDIS_URL).
     """
+    extra_env = extra_env or {}
+    if "LEADBRIDGE_SMTP_HOST" in extra_env:
+        with _serving(workdir, database_url, threads, extra_env, workers) as server:
+            yield server
+        return
+    with smtp_sink() as smtp_port:
+        mail = {"LEADBRIDGE_SMTP_HOST": "127.0.0.1", "LEADBRIDGE_SMTP_PORT": str(smtp_port)}
+        with _serving(workdir, database_url, threads, {**mail, **extra_env}, workers) as server:
+            yield server
+
+
+@contextmanager
+def _serving(
+    workdir: Path, database_url: str, threads: int, extra_env: dict[str, str], workers: int
+) -> Iterator[RunningServer]:
     env = {
         **os.environ,
         "LEADBRIDGE_INSTANCE_DIR": str(workdir / "instance"),
@@ -120,7 +171,7 @@ def running_server(
         "LEADBRIDGE_WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,
         # One simulated tablet here sends what a whole booth would: measure speed, not limits.
         "LEADBRIDGE_RATELIMIT_SYNC": "100000 per minute",
-        **(extra_env or {}),
+        **extra_env,
     }
     code = migrate_and_seed(env)
     port = free_port()
