@@ -1,8 +1,13 @@
 """Sync throughput: capture leads on a tablet store, push them, pull them onto a fresh tablet.
 
     python bench/sync_bench.py --leads 10000 [--database-url postgresql://...@127.0.0.1/test]
+        [--redis-url redis://127.0.0.1:6379/N]
 
-Starts the real server (a separate process, waitress) on loopback. Baselines, measured in the
+Starts the real server (a separate process, waitress) on loopback. It delivers each lead's
+alert email itself, to an SMTP sink on loopback, while it syncs (the `make run` set-up); with
+--redis-url it queues alerts for `leadbridge worker` processes as deployed, and none runs, so
+the figures are the sync path's alone (alert delivery is measured by alert_latency.py and
+load.py). Baselines, measured in the
 same run: for push, SQLAlchemy Core executemany of the very rows the push stored, on the same
 kind of database; for pull (every personal-data column sealed), one executemany of the very
 sealed rows the pull wrote into a fresh tablet file of the same schema and settings. The pull's
@@ -17,14 +22,19 @@ from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,6 +47,22 @@ from server.extensions import db  # noqa: E402
 from server.leads.models import Lead  # noqa: E402
 from sync.client import SyncClient, pair  # noqa: E402
 from sync.store import DeviceStore  # noqa: E402
+
+
+@contextmanager
+def queued_alerts(redis_url: str | None) -> Iterator[dict[str, str]]:
+    """Yield the server settings that queue alerts in Redis; empty that queue afterwards.
+
+    Without a URL, the server delivers alerts itself, to an SMTP sink, while it syncs.
+    """
+    if not redis_url:
+        yield {}
+        return
+    name = f"bench-sync-{secrets.token_hex(4)}"
+    try:
+        yield {"LEADBRIDGE_REDIS_URL": redis_url, "LEADBRIDGE_ALERT_QUEUE": name}
+    finally:
+        Queue(name, connection=Redis.from_url(redis_url)).delete(delete_jobs=True)
 
 
 def _staff_id(store: DeviceStore) -> int:
@@ -112,13 +138,18 @@ def main() -> None:
     )
     parser.add_argument("--save-samples", type=int, default=1000)
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL; SQLite if absent")
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help="queue alerts in Redis for workers, none of which runs (the sync path alone)",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, queued_alerts(args.redis_url) as queue_env:
         work = Path(tmp)
         with (
             fresh_database(work, args.database_url, "server") as server_db,
-            running_server(work, server_db) as server,
+            running_server(work, server_db, extra_env=queue_env) as server,
         ):
             tablet = DeviceStore(work / "tablet.sqlite3")
             pair(tablet, server.url, server.pairing_code, "Bench tablet")
@@ -127,9 +158,11 @@ def main() -> None:
             before_push = row_counts(server_db, db.metadata)
             with SyncClient(tablet) as client:
                 started, server_cpu = time.perf_counter(), server.cpu_seconds()
+                push_tablet_cpu = time.process_time()
                 report = client.push()
                 push_seconds = time.perf_counter() - started
                 push_cpu = server.cpu_seconds() - server_cpu
+                push_tablet_cpu = time.process_time() - push_tablet_cpu
             assert report.pushed == args.leads and tablet.outbox_size() == 0, report
             # The push writes more than its leads: receipts, activities, jobs, consents. The
             # same rows by bare executemany are the bound a push that did nothing else meets.
@@ -174,7 +207,8 @@ def main() -> None:
     print(
         f"server cpu per pushed lead {push_cpu / args.leads * 1e6:.0f} us, per pulled row "
         f"{pull_cpu / args.leads * 1e6:.0f} us; tablet cpu per pulled row "
-        f"{tablet_cpu / args.leads * 1e6:.0f} us",
+        f"{tablet_cpu / args.leads * 1e6:.0f} us, per pushed lead "
+        f"{push_tablet_cpu / args.leads * 1e6:.0f} us",
         file=sys.stderr,
     )
     print(
