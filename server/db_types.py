@@ -40,6 +40,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """Return the bind processor; on SQLite one step that writes SQLAlchemy's text.
+
+        A push binds some 17 times a lead: the generic chain (this decorator's method,
+        then SQLite DATETIME's %-formatting) cost a twentieth of a push's CPU there.
+        isoformat(" ", "microseconds") writes the same text as SQLite DATETIME's
+        storage format; tests/test_db_types.py checks the two agree.
+        """
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTCDateTime column")
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
