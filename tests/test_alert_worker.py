@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from server.alerts.models import AlertJob, JobStatus
 from server.db_types import utcnow
 from server.extensions import db
-from tests.helpers import ApiHelper, Booth
+from tests.helpers import ApiHelper, Booth, create_mutation
 from tests.peers import WebhookReceiver, closed_port_url
 
 REDIS_URL = os.environ.get("LEADBRIDGE_TEST_REDIS_URL")
@@ -283,3 +283,57 @@ def test_a_job_written_in_a_savepoint_is_queued_at_the_commit_not_before(
         db.session.commit()
         assert queue.count == 1
         queue.empty()
+
+
+def _push_new_leads(client: FlaskClient, booth: Booth, count: int) -> set[str]:
+    """Push count new leads of different people in one batch; return their ids."""
+    mutations = [create_mutation(offset + 1, booth.staff.id, phone="") for offset in range(count)]
+    response = client.post(
+        "/api/v1/sync/push", json={"mutations": mutations}, headers=booth.tablet.headers
+    )
+    assert response.status_code == 200, response.json
+    assert {result["outcome"] for result in response.json["results"]} == {"applied"}
+    return {str(mutation["lead_id"]) for mutation in mutations}
+
+
+@needs_redis
+def test_a_pushed_batch_is_queued_ten_deliveries_a_task_and_each_is_delivered_once(
+    rq_app: Flask, booth: Booth, client: FlaskClient, start_worker: Worker
+):
+    from server.alerts.queue import alert_queue
+
+    with WebhookReceiver() as receiver:
+        _alert_by_webhook_only(client, booth, receiver)
+        leads = _push_new_leads(client, booth, 25)
+        with rq_app.app_context():
+            assert alert_queue(rq_app).count == 3  # 10 + 10 + 5
+        start_worker()
+        start_worker()
+        _wait_until(lambda: {job.status for job in _jobs(rq_app)} == {JobStatus.DELIVERED})
+        time.sleep(0.5)  # room for a duplicate to show up, were there one
+        assert sorted(_hooked_leads(receiver)) == sorted(leads)
+
+
+@needs_redis
+def test_a_delivery_failing_unexpectedly_does_not_hold_back_the_rest_of_its_task(
+    rq_app: Flask, booth: Booth, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+):
+    from server.alerts import worker
+    from server.alerts.dispatcher import Dispatcher
+    from server.alerts.queue import alert_queue
+
+    with WebhookReceiver() as receiver:
+        _alert_by_webhook_only(client, booth, receiver)
+        (lead,) = _push_new_leads(client, booth, 1)
+        (job,) = _jobs(rq_app)
+        with rq_app.app_context():
+            alert_queue(rq_app).empty()  # this test is the worker
+        monkeypatch.setattr(worker, "_worker_app", rq_app)
+        monkeypatch.setitem(rq_app.extensions, "leadbridge_dispatcher", Dispatcher(rq_app))
+        # The first pair's lease is not a time: its delivery raises before it takes its job.
+        with pytest.raises(ValueError):
+            worker.deliver_alerts(
+                [("no-such-job", "not a time"), (job.idempotency_key, job.lease_until.isoformat())]
+            )
+        assert _hooked_leads(receiver) == [lead]
+        assert _jobs(rq_app)[0].status == JobStatus.DELIVERED

@@ -28,7 +28,12 @@ _PENDING = "leadbridge_alert_keys"
 _WAKE = "leadbridge_alert_wake"
 # Where a running in-process dispatcher keeps the event that wakes it.
 WAKE_EXTENSION = "leadbridge_dispatcher_wake"
-TASK = "server.alerts.worker.deliver_alert"
+TASK = "server.alerts.worker.deliver_alerts"
+# Deliveries per RQ job. A job costs the pushing request about as much Python as a lead's
+# validation (RQ's job hash, its serialisation, the commands), so a batch of 100 leads
+# goes as 10 jobs: ten workers can still share it, and a lead waits for at most nine
+# deliveries before its own.
+DELIVERIES_PER_TASK = 10
 
 
 def rq_enabled(app: Flask) -> bool:
@@ -94,11 +99,16 @@ def enqueue(app: Flask, leased: Iterable[tuple[str, datetime]]) -> int:
         return 0
     keys = [key for key, _lease in leased]
     queue = alert_queue(app)
+    pairs = [(key, lease.isoformat()) for key, lease in leased]
     jobs = [
         Queue.prepare_data(
-            TASK, args=(key, lease.isoformat()), result_ttl=0, failure_ttl=86400, timeout=120
+            TASK,
+            args=(pairs[start : start + DELIVERIES_PER_TASK],),
+            result_ttl=0,
+            failure_ttl=86400,
+            timeout=120 * DELIVERIES_PER_TASK,
         )
-        for key, lease in leased
+        for start in range(0, len(pairs), DELIVERIES_PER_TASK)
     ]
     try:
         queue.enqueue_many(jobs)

@@ -21,6 +21,7 @@ from server.alerts.dispatcher import Dispatcher
 from server.alerts.models import AlertJob, JobStatus
 from server.alerts.queue import alert_queue, enqueue
 from server.extensions import db
+from server.ops.logs import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,26 @@ def _take(job_key: str, queued_lease: datetime, now: datetime, lease: timedelta)
     return taken
 
 
+def deliver_alerts(leased: list[tuple[str, str]]) -> None:
+    """Deliver outbox jobs by (idempotency key, queued lease), one after another (the RQ task).
+
+    One failing unexpectedly does not hold back the rest; the first such error is raised
+    at the end, so RQ records the task as failed (the outbox still holds that job: its
+    lease runs out and the relay queues it again).
+    """
+    failed: Exception | None = None
+    for job_key, queued_lease in leased:
+        try:
+            deliver_alert(job_key, queued_lease)
+        except Exception as error:  # noqa: BLE001 - raised below, once the others are done
+            log.error("Alert job delivery failed unexpectedly: %s", describe_error(error))
+            failed = failed or error
+    if failed is not None:
+        raise failed
+
+
 def deliver_alert(job_key: str, queued_lease: str) -> None:
-    """Deliver the outbox job with this idempotency key (the RQ task)."""
+    """Deliver the outbox job with this idempotency key (the RQ task of earlier versions)."""
     if _worker_app is None:
         raise RuntimeError("deliver_alert runs inside `leadbridge worker`")
     dispatcher = _worker_app.extensions["leadbridge_dispatcher"]
