@@ -16,11 +16,12 @@ DEFAULT_RETENTION_DAYS = 30
 class RetentionMixin(StoreBase):
     """Delete leads on schedule or on request, remembering only their ids."""
 
-    def _note_confirmed(self, conn: sqlite3.Connection, lead_id: str) -> None:
-        """Start a lead's retention clock when the server first holds all of it."""
-        conn.execute(
+    def _note_confirmed(self, conn: sqlite3.Connection, *lead_ids: str) -> None:
+        """Start leads' retention clocks when the server first holds all of each."""
+        now = utc_key(self._now())
+        conn.executemany(
             "UPDATE leads SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
-            (utc_key(self._now()), lead_id),
+            [(now, lead_id) for lead_id in lead_ids],
         )
 
     def _forget(self, conn: sqlite3.Connection, lead_id: str, reason: str) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync.leads import IDENTITY_MESSAGE
 from sync.store import (
@@ -894,3 +896,81 @@ def test_a_page_applies_in_order_around_the_leads_it_inserts(store: DeviceStore)
     kept = store.get_lead(twice)
     assert kept is not None and kept["company"] == "Second" and kept["server_version"] == 7
     assert store.counts()["total"] == 1
+
+
+# One answer per sent mutation: None (not in the answer), or the version the server gave.
+ANSWERS = st.lists(st.none() | st.integers(min_value=1, max_value=40), min_size=1, max_size=6)
+
+
+def _answered_store(
+    path: Path, clock: Clock, answers: list[int | None], edited: list[bool], known: list[bool]
+) -> tuple[DeviceStore, list[dict[str, Any]]]:
+    """Return a store with len(answers) mutations sent, and the server's answers to them.
+
+    Leads that are known were uploaded before, at version 20, and their edit is what is
+    sent; edited leads are edited again while the push is in flight.
+    """
+    store = DeviceStore(path, clock=clock)
+    store.set_pairing("http://server.invalid/", 7, 3, "lbd_secret", EVENT)
+    ids = [f"00000000-0000-4000-8000-{index:012d}" for index in range(len(answers))]
+    for index, lead_id in enumerate(ids):
+        store.save_lead(lead(email=f"ann{index}@example.com", phone=""), lead_id=lead_id)
+    uploaded = [lead_id for lead_id, old in zip(ids, known, strict=False) if old]
+    store.apply_push_results(
+        [applied(m, 20) for m in store.pending_mutations() if m["lead_id"] in uploaded]
+    )
+    for lead_id in uploaded:
+        store.update_lead(lead_id, {"notes": "Edited after its upload."})
+    sent = store.pending_mutations()
+    for lead_id, edit in zip(ids, edited, strict=False):
+        if edit:
+            store.update_lead(lead_id, {"notes": "Edited while the push was in flight."})
+    results = [
+        applied(mutation, version)
+        for mutation, version in zip(sent, answers, strict=True)
+        if version is not None
+    ]
+    return store, results
+
+
+def _state(store: DeviceStore) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    with store._reading() as conn:
+        leads = conn.execute(
+            "SELECT id, server_version, sync_state, rejected_errors, confirmed_at"
+            " FROM leads ORDER BY id"
+        ).fetchall()
+        outbox = conn.execute("SELECT mutation_id, lead_id, kind FROM outbox").fetchall()
+    return [tuple(row) for row in leads], [tuple(row) for row in outbox]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    answers=ANSWERS,
+    edited=st.lists(st.booleans(), max_size=6),
+    known=st.lists(st.booleans(), max_size=6),
+    data=st.data(),
+)
+def test_answers_recorded_set_by_set_leave_the_store_as_one_by_one_would(
+    tmp_path_factory: pytest.TempPathFactory,
+    answers: list[int | None],
+    edited: list[bool],
+    known: list[bool],
+    data: st.DataObject,
+) -> None:
+    clock = Clock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    folder = tmp_path_factory.mktemp("answers")
+    scenario = (answers, edited, known)
+    batched, results = _answered_store(folder / "batched.sqlite3", clock, *scenario)
+    single, _ = _answered_store(folder / "single.sqlite3", clock, *scenario)
+    results = data.draw(st.permutations(results))
+    try:
+        queued = batched.counts()["outbox"]
+        batched.apply_push_results(results)
+        with single._transaction() as conn:
+            for result in sorted(results, key=lambda item: item["mutation_id"]):
+                single._apply_result(conn, result)
+        assert _state(batched) == _state(single)
+        assert batched.counts()["outbox"] == queued - len(results)
+    finally:
+        batched.close()
+        single.close()
