@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
 from server.alerts.queue import prepare_rows
+from server.bulk_insert import insert_rows
 from server.events.models import Event
 from server.extensions import db
 
@@ -115,12 +116,8 @@ def insert_new_alerts(rows: list[dict[str, Any]]) -> None:
     write_jobs([row for row in rows if row["idempotency_key"] not in known])
 
 
-# Built once: every push that captures a lead writes its alert jobs.
-_INSERT_JOBS = insert(AlertJob.__table__)
-
-
 def write_jobs(rows: list[dict[str, Any]]) -> None:
     """Insert outbox rows in the current transaction (handed to RQ after commit in RQ mode)."""
     if rows:
         prepare_rows(rows)
-        db.session.execute(_INSERT_JOBS, rows)
+        insert_rows(AlertJob.__table__, rows)

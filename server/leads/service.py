@@ -8,7 +8,7 @@ from collections.abc import Set
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -17,6 +17,7 @@ from server.alerts.models import AlertKind, Channel
 from server.alerts.outbox import alert_rows, insert_new_alerts, targets, write_jobs
 from server.attendees.filling import fill_captured
 from server.auth.principal import Principal
+from server.bulk_insert import insert_rows
 from server.crm import outbox as crm_outbox
 from server.crm.outbox import CapturedPushes, active_connection_ref
 from server.db_types import utcnow
@@ -158,9 +159,6 @@ CAPTURED_COLUMNS = (
     "consent_at",
 )
 _EMPTY = {"answers": dict, "products": list, "consent_given": bool, "follow_up": bool}
-# Built once: every push that captures a lead runs them.
-_INSERT_LEADS = insert(Lead.__table__)
-_INSERT_ACTIVITIES = insert(Activity.__table__)
 
 
 def _score_columns(event: Event, answers: dict[str, Any], products: list[str]) -> dict[str, Any]:
@@ -348,8 +346,8 @@ class CapturedLeads:
         """Insert the queued rows (leads first: activities refer to them)."""
         if self.leads:
             # Core inserts of the tables: ORM bulk inserts cost several times more per row.
-            db.session.execute(_INSERT_LEADS, self.leads)
-            db.session.execute(_INSERT_ACTIVITIES, self.activities)
+            insert_rows(Lead.__table__, self.leads)
+            insert_rows(Activity.__table__, self.activities)
         write_jobs(self.alerts)
         if "crm_pushes" in self.__dict__:
             self.crm_pushes.insert()

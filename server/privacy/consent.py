@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from server.bulk_insert import insert_rows
 from server.devices.models import Device
 from server.events.models import Event
 from server.extensions import db
@@ -69,10 +70,6 @@ def current_texts(event: Event) -> list[dict[str, Any]]:
     ]
 
 
-# Built once: every push that captures a consented lead runs it.
-_INSERT_RECORDS = insert(ConsentRecord.__table__)
-
-
 def record_consents(
     device: Device, created: Iterable[tuple[uuid.UUID, Mapping[str, Any], int]]
 ) -> None:
@@ -97,7 +94,7 @@ def record_consents(
     ]
     if records:
         # New leads have no record yet: one multi-row INSERT, no look-up per lead.
-        db.session.execute(_INSERT_RECORDS, records)
+        insert_rows(ConsentRecord.__table__, records)
 
 
 def record_changed_consent(lead: Lead, consent: Mapping[str, Any], device_id: int | None) -> None:

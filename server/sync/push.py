@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.auth.principal import Principal
+from server.bulk_insert import insert_rows
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import RETRYABLE_DB_ERRORS, fail
@@ -62,8 +63,6 @@ _LEADS_BY_ID = select(Lead).where(Lead.id.in_(bindparam("lead_ids", expanding=Tr
 _LEAD_OWNERS = select(Lead.id, Lead.device_id, Lead.server_version).where(
     Lead.id.in_(bindparam("lead_ids", expanding=True))
 )
-# Receipts of a batch's rejected and conflicting mutations: one multi-row INSERT.
-_INSERT_RECEIPTS = insert(MutationReceipt.__table__)
 
 
 def _lock_device(device: Device) -> int:
@@ -250,7 +249,7 @@ def _receipt(device: Device, mutation: dict[str, Any], result: dict[str, Any]) -
 
 def _write_receipts(rows: list[dict[str, Any]]) -> None:
     if rows:
-        db.session.execute(_INSERT_RECEIPTS, rows)
+        insert_rows(MutationReceipt.__table__, rows)
 
 
 def _replay(device: Device, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
