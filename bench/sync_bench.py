@@ -7,11 +7,11 @@ Starts the real server (a separate process, waitress) on loopback. It delivers e
 alert email itself, to an SMTP sink on loopback, while it syncs (the `make run` set-up); with
 --redis-url it queues alerts for `leadbridge worker` processes as deployed, and none runs, so
 the figures are the sync path's alone (alert delivery is measured by alert_latency.py and
-load.py). Baselines, measured in the
-same run: for push, SQLAlchemy Core executemany of the very rows the push stored, on the same
-kind of database; for pull (every personal-data column sealed), one executemany of the very
-sealed rows the pull wrote into a fresh tablet file of the same schema and settings. The pull's
-tablet side (applying the pages) is timed apart. Last line:
+load.py). Baselines, measured in the same run: for push, SQLAlchemy Core executemany of the
+very rows the push stored, on the same kind of database; for pull (every personal-data column
+sealed), one executemany of the very sealed rows the pull wrote into a fresh tablet file of
+the same schema and settings. The pull's tablet side (applying the pages) is timed apart.
+Last line:
 sync_bench leads=N push_leads_per_s=N pull_rows_per_s=N raw_insert_rows_per_s=N push_ratio=R
 save_p99_ms=N sealed_insert_rows_per_s=N pull_ratio=R pull_apply_rows_per_s=N
 write_bound_ratio=R (the push_ratio a push writing its rows by bare executemany, and doing

@@ -34,10 +34,11 @@ def _statement(table: Table) -> Insert:
 
 @functools.lru_cache(maxsize=256)
 def _plan(table: Table, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
-    """Return the INSERT of keys and each bound column's processor; None if SQLite's is unfit.
+    """Return the INSERT of keys and each bound column's processor, or None.
 
-    None when the statement binds more than keys (a column default computed in Python,
-    which SQLAlchemy's own execution fills in) or is not SQLite's positional form.
+    None where the cursor path does not apply: a database other than SQLite, or an INSERT
+    that binds more than keys (a column default made in Python, which SQLAlchemy's own
+    execution fills in).
     """
     if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
         return None
