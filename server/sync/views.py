@@ -13,6 +13,7 @@ from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import fail
 from server.json_body import Blueprint
+from server.sync.answer import encode_push_answer
 from server.sync.decode import decode_push
 from server.sync.pages import encode_page
 from server.sync.pull import booth_counts, pull
@@ -78,9 +79,12 @@ class Push(MethodView):
     # PushSchema documents and defines the body; decode_push reads it (server/sync/decode.py).
     @blp.fast_body(PushSchema(), decode_push)
     @blp.response(200, PushResultSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> dict[str, Any] | Response:
         """Apply a batch of up to 100 mutations exactly once."""
-        return push(_this_device(), body["mutations"])
+        answer = push(_this_device(), body["mutations"])
+        # Encoded here, not dumped by the schema, unless it has conflicts (server/sync/answer.py).
+        encoded = encode_push_answer(answer)
+        return answer if encoded is None else Response(encoded, mimetype="application/json")
 
 
 @blp.route("/pull")
