@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from server.alerts.models import AlertJob, AlertKind, Channel, JobStatus
 from server.alerts.outbox import job_row, write_jobs
 from server.alerts.queue import queue_after_commit
+from server.bulk_insert import insert_rows
 from server.crm.lead_data import SALES_PURPOSE, consent_allows_sales
 from server.crm.models import CrmConnection, CrmKind, CrmRecord
 from server.db_types import utcnow
@@ -94,8 +95,7 @@ class CapturedPushes:
 
     def insert(self) -> None:
         """Write the queued rows (after their leads)."""
-        if self.records:
-            db.session.execute(insert(CrmRecord.__table__), self.records)
+        insert_rows(_RECORDS, self.records)
         write_jobs(self.jobs)
         self.jobs, self.records = [], []
 
